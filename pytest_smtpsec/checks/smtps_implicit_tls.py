@@ -1,0 +1,53 @@
+"""Port 465 speaks TLS first: no cleartext banner, the handshake, then the banner and AUTH inside TLS.
+
+The note: "The connection to port 465 won't [present a clear text banner] -- the SSL handshake
+protocol is non trivial"; "openssl s_client -connect minus:465" shows the handshake, then
+``220 ... ESMTP``, and ``auth plain`` gives ``334`` there: "the encryption is negotiated right off the top".
+"""
+
+from __future__ import annotations
+
+from ..probe import CleartextOnTls, Probes, Step
+from ..target import Service
+from ..verdict import Outcome
+from .base import Check
+
+
+def judge(probes: Probes, service: Service) -> Outcome:
+    session = probes.session(service)
+    try:
+        tls = session.handshake()
+    except CleartextOnTls as exc:
+        return Outcome.failed(
+            [f"the smtps port answered in cleartext instead of TLS: {exc.seen[:80]!r}"],
+            transcript=exc.transcript,
+        )
+    banner = session.reply(Step.BANNER)
+    ehlo = session.reply(Step.EHLO)
+    assert banner is not None and ehlo is not None
+    findings = []
+    if banner.code != 220:
+        findings.append(f"the banner inside TLS was '{banner}', expected 220")
+    if ehlo.extension("AUTH") is None:
+        findings.append("AUTH is not offered inside TLS: users cannot log in on the smtps port")
+    if findings:
+        return Outcome.failed(findings, transcript=session.transcript)
+    return Outcome.passed(f"TLS first ({tls.version}), then '{banner.code}' and AUTH inside TLS", transcript=session.transcript)
+
+
+CHECK = Check(
+    name="smtps_implicit_tls",
+    title="The smtps port does TLS before anything else and offers AUTH inside it",
+    services=(Service.SMTPS,),
+    expected="no cleartext banner; the TLS handshake succeeds at once; then '220 ... ESMTP' and EHLO with AUTH",
+    note=(
+        "Port 465 (smtps): 'Port 465 requires the SSL encryption, it is not optional -- smtps on port "
+        "465 is like https on port 443'; the note recommends it to clients (use_smtps=yes)."
+    ),
+    fix=(
+        "DAEMON_OPTIONS(`Port=smtps, Name=TLSMTA, M=s')dnl   # M=s: TLS at connect\n"
+        "define(`confSERVER_CERT', ...)dnl and define(`confSERVER_KEY', ...)dnl must be set\n"
+        "then: m4 sendmail.mc > sendmail.cf && systemctl restart sendmail"
+    ),
+    judge=judge,
+)

@@ -1,0 +1,28 @@
+"""Talking to mail servers: connections, replies, transcripts, the probe sessions and their cache."""
+
+from .cache import ProbeCache, Probes
+from .connection import CleartextOnTls, Connection, TlsInfo, probe_context
+from .errors import ProbeError
+from .reply import Reply, ReplyError, ReplyReader, parse_reply
+from .session import SessionRecord, Step, run_session
+from .transcript import MASK, Transcript, mask
+
+__all__ = [
+    "MASK",
+    "CleartextOnTls",
+    "Connection",
+    "ProbeCache",
+    "ProbeError",
+    "Probes",
+    "Reply",
+    "ReplyError",
+    "ReplyReader",
+    "SessionRecord",
+    "Step",
+    "TlsInfo",
+    "Transcript",
+    "mask",
+    "parse_reply",
+    "probe_context",
+    "run_session",
+]

@@ -1,0 +1,54 @@
+"""Probes shared between checks: each fact is fetched once per (target, service, kind of probe)."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import TypeVar
+
+from ..target import Service, Target
+from .session import SessionRecord, run_session
+
+T = TypeVar("T")
+
+
+class Probes:
+    """The lazily filled probe cache of one target. Thread-safe: hosts may be probed concurrently."""
+
+    def __init__(self, target: Target) -> None:
+        self.target = target
+        self._results: dict[tuple[object, ...], object] = {}
+        self._lock = threading.Lock()
+        self._key_locks: dict[tuple[object, ...], threading.Lock] = {}
+        self.connections = 0
+        """TCP connections opened (or attempted) for this target so far."""
+
+    def cached(self, key: tuple[object, ...], fetch: Callable[[], T], *, connections: int = 1) -> T:
+        """Return the cached result for ``key``, running ``fetch`` (which opens ``connections``) only once."""
+        with self._lock:
+            key_lock = self._key_locks.setdefault(key, threading.Lock())
+        with key_lock:
+            if key not in self._results:
+                self._results[key] = fetch()
+                with self._lock:
+                    self.connections += connections
+            return self._results[key]  # type: ignore[return-value]
+
+    def session(self, service: Service) -> SessionRecord:
+        """The probe session of one service (see :mod:`pytest_smtpsec.probe.session`)."""
+        return self.cached(("session", service), lambda: run_session(self.target, service))
+
+
+class ProbeCache:
+    """One :class:`Probes` per target for a whole test run."""
+
+    def __init__(self) -> None:
+        self._by_target: dict[Target, Probes] = {}
+        self._lock = threading.Lock()
+
+    def __call__(self, target: Target) -> Probes:
+        with self._lock:
+            return self._by_target.setdefault(target, Probes(target))
+
+    def __iter__(self):  # type: ignore[no-untyped-def]
+        return iter(list(self._by_target.values()))

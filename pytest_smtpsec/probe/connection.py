@@ -1,0 +1,225 @@
+"""One SMTP connection on a raw socket, TLS through ``ssl.MemoryBIO``.
+
+We drive the socket ourselves rather than through ``smtplib`` because the probes need what smtplib
+hides: a deadline per step (smtplib's socket timeout restarts on every byte, so a server that drips a
+byte a second never times out), caps on what is read, the raw bytes a server sends on 465 instead of a
+TLS handshake, and pipelining ``STARTTLS`` with a following command in one write.
+"""
+
+from __future__ import annotations
+
+import socket
+import ssl
+import time
+from dataclasses import dataclass
+
+from .errors import ProbeError
+from .reply import Reply, ReplyError, ReplyReader
+from .transcript import Transcript
+
+_RECV = 16384
+
+
+@dataclass(frozen=True)
+class TlsInfo:
+    """What one TLS handshake showed: the negotiated protocol and cipher, and the chain as sent (DER, leaf first)."""
+
+    version: str
+    cipher: str
+    chain: tuple[bytes, ...]
+
+
+class CleartextOnTls(ProbeError):
+    """The server answered a TLS ClientHello with cleartext (an SMTP banner on the smtps port)."""
+
+    def __init__(self, address: str, stage: str, seen: bytes) -> None:
+        self.seen = seen
+        text = seen[:80].decode("ascii", "replace").strip()
+        super().__init__(address, stage, f"server sent cleartext instead of a TLS handshake: {text!r}")
+
+
+class Connection:
+    """A connected SMTP client socket with a masked transcript and per-step deadlines."""
+
+    def __init__(self, sock: socket.socket, address: str, timeout: float, transcript: Transcript) -> None:
+        self.address = address
+        self.timeout = timeout
+        self.transcript = transcript
+        self._sock = sock
+        self._tls: ssl.SSLObject | None = None
+        self._incoming = ssl.MemoryBIO()
+        self._outgoing = ssl.MemoryBIO()
+        self._reader = ReplyReader()
+
+    @classmethod
+    def open(cls, host: str, port: int, *, timeout: float, transcript: Transcript) -> Connection:
+        address = f"{host}:{port}"
+        try:
+            sock = socket.create_connection((host, port), timeout=timeout)
+        except socket.gaierror as exc:
+            raise ProbeError(address, "connect", f"unknown host {host!r} ({exc.strerror})") from None
+        except TimeoutError:
+            raise ProbeError(address, "connect", f"no answer within {timeout:g} s (filtered?)") from None
+        except ConnectionRefusedError:
+            raise ProbeError(address, "connect", "connection refused (nothing listens there)") from None
+        except OSError as exc:
+            raise ProbeError(address, "connect", exc.strerror or str(exc)) from None
+        transcript.event(f"connected to {address}")
+        return cls(sock, address, timeout, transcript)
+
+    @property
+    def tls(self) -> bool:
+        return self._tls is not None
+
+    def close(self) -> None:
+        try:
+            self._sock.close()
+        except OSError:
+            pass
+
+    def __enter__(self) -> Connection:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- SMTP ------------------------------------------------------------------------------------
+
+    def send(self, *lines: str, shown: str | None = None, stage: str = "send") -> None:
+        """Send one or more command lines in a single write; ``shown`` replaces them in the transcript."""
+        for line in lines:
+            self.transcript.sent(shown if shown is not None else line)
+        self._write("".join(f"{line}\r\n" for line in lines).encode(), stage)
+
+    def read_reply(self, stage: str) -> Reply:
+        deadline = time.monotonic() + self.timeout
+        while True:
+            try:
+                reply = self._reader.take()
+            except ReplyError as exc:
+                raise ProbeError(self.address, stage, f"garbage reply: {exc}") from None
+            if reply is not None:
+                self.transcript.received(reply.render())
+                return reply
+            data = self._read(deadline, stage, waiting="a reply")
+            if not data:
+                seen = self._reader.pending[:60]
+                tail = f" after {seen!r}" if seen else ""
+                raise ProbeError(self.address, stage, f"connection closed by the server{tail}")
+            self._reader.feed(data)
+
+    def command(self, line: str, stage: str, *, shown: str | None = None) -> Reply:
+        self.send(line, shown=shown, stage=stage)
+        return self.read_reply(stage)
+
+    # -- TLS -------------------------------------------------------------------------------------
+
+    def start_tls(self, context: ssl.SSLContext, server_hostname: str | None, stage: str = "tls") -> TlsInfo:
+        """Run the TLS handshake on this socket (after ``220`` to STARTTLS, or at once on 465)."""
+        if self._reader.pending:
+            self.transcript.event(f"discarding {len(self._reader.pending)} cleartext bytes sent before TLS")
+            self._reader = ReplyReader()
+        tls = context.wrap_bio(self._incoming, self._outgoing, server_hostname=server_hostname)
+        deadline = time.monotonic() + self.timeout
+        first: bytes | None = None
+        while True:
+            try:
+                tls.do_handshake()
+                break
+            except ssl.SSLWantReadError:
+                self._flush(stage)
+                data = self._recv(deadline, stage, waiting="the TLS handshake")
+                if first is None:
+                    first = data
+                    if data[:1].isdigit() or data[:4] in (b"HTTP", b"<htm", b"SSH-"):
+                        raise CleartextOnTls(self.address, stage, data)
+                if not data:
+                    raise ProbeError(self.address, stage, "connection closed during the TLS handshake")
+                self._incoming.write(data)
+            except ssl.SSLError as exc:
+                raise ProbeError(self.address, stage, f"TLS handshake failed: {exc.reason or exc}") from None
+        self._flush(stage)
+        self._tls = tls
+        chain = _chain(tls)
+        info = TlsInfo(version=tls.version() or "?", cipher=(tls.cipher() or ("?",))[0], chain=chain)
+        self.transcript.event(f"TLS established: {info.version} {info.cipher}")
+        return info
+
+    # -- bytes -----------------------------------------------------------------------------------
+
+    def _write(self, data: bytes, stage: str) -> None:
+        if self._tls is not None:
+            self._tls.write(data)
+            self._flush(stage)
+        else:
+            self._sendall(data, stage)
+
+    def _read(self, deadline: float, stage: str, waiting: str) -> bytes:
+        """Some application bytes (b"" at end of stream), never waiting past ``deadline``."""
+        if self._tls is None:
+            return self._recv(deadline, stage, waiting)
+        while True:
+            try:
+                return self._tls.read(_RECV)
+            except ssl.SSLWantReadError:
+                data = self._recv(deadline, stage, waiting)
+                if not data:
+                    return b""
+                self._incoming.write(data)
+            except ssl.SSLZeroReturnError:
+                return b""
+            except ssl.SSLError as exc:
+                raise ProbeError(self.address, stage, f"TLS error: {exc.reason or exc}") from None
+
+    def _flush(self, stage: str) -> None:
+        data = self._outgoing.read()
+        if data:
+            self._sendall(data, stage)
+
+    def _sendall(self, data: bytes, stage: str) -> None:
+        self._sock.settimeout(self.timeout)
+        try:
+            self._sock.sendall(data)
+        except TimeoutError:
+            raise ProbeError(self.address, stage, f"could not send within {self.timeout:g} s") from None
+        except OSError as exc:
+            raise ProbeError(self.address, stage, f"send failed: {exc.strerror or exc}") from None
+
+    def _recv(self, deadline: float, stage: str, waiting: str) -> bytes:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise ProbeError(self.address, stage, f"timed out after {self.timeout:g} s waiting for {waiting}")
+        self._sock.settimeout(remaining)
+        try:
+            return self._sock.recv(_RECV)
+        except TimeoutError:
+            raise ProbeError(self.address, stage, f"timed out after {self.timeout:g} s waiting for {waiting}") from None
+        except ConnectionResetError:
+            raise ProbeError(self.address, stage, f"connection reset by the server while waiting for {waiting}") from None
+        except OSError as exc:
+            raise ProbeError(self.address, stage, f"receive failed: {exc.strerror or exc}") from None
+
+
+def _chain(tls: ssl.SSLObject) -> tuple[bytes, ...]:
+    """The certificates the server sent, leaf first (all of them where this Python can say, else the leaf)."""
+    sslobj = getattr(tls, "_sslobj", None)
+    unverified = getattr(sslobj, "get_unverified_chain", None)
+    if unverified is not None:
+        chain = unverified() or []
+        return tuple(cert.public_bytes(ssl._ssl.ENCODING_DER) for cert in chain)  # type: ignore[attr-defined]
+    leaf = tls.getpeercert(binary_form=True)
+    return (leaf,) if leaf else ()
+
+
+def probe_context(*, minimum: ssl.TLSVersion | None = None, maximum: ssl.TLSVersion | None = None) -> ssl.SSLContext:
+    """A client context that never aborts on the certificate: the chain is kept and judged by the certificate checks."""
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    if minimum is not None or maximum is not None:
+        context.set_ciphers("ALL:@SECLEVEL=0")
+        if minimum is not None:
+            context.minimum_version = minimum
+        if maximum is not None:
+            context.maximum_version = maximum
+    return context

@@ -1,0 +1,43 @@
+"""The one-screen text a user reads when a check fails or could not run."""
+
+from __future__ import annotations
+
+from ..checks import Check
+from ..verdict import CheckResult, Verdict
+
+_HEADLINE = {
+    Verdict.FAIL: "INSECURE",
+    Verdict.ERROR: "COULD NOT CHECK",
+    Verdict.WARN: "WARNING",
+}
+MAX_TRANSCRIPT_LINES = 40
+
+
+def render(check: Check, result: CheckResult) -> str:
+    """What was expected, what the server did (masked transcript), which part of the note, how to fix it."""
+    where = f"{result.service} ({result.address})" if result.service else result.target
+    head = f"{check.name} on {result.target} {where}: {_HEADLINE.get(result.verdict, result.verdict.value.upper())}"
+    lines = [head]
+    if result.verdict is Verdict.ERROR:
+        lines += [
+            f"  {result.outcome.reason}",
+            "  This says nothing about security: the server could not be asked. Check the host, port and",
+            "  --smtpsec-timeout, then run again.",
+        ]
+    else:
+        lines += [f"  - {finding}" for finding in result.outcome.findings]
+        lines += [
+            "",
+            f"Expected: {check.expected}",
+            f"The note: {check.note}",
+            "Fix (sendmail.mc):",
+            *(f"  {line}" for line in check.fix.splitlines()),
+        ]
+    transcript = result.outcome.transcript.splitlines()
+    if transcript:
+        lines += ["", "SMTP transcript (secrets masked):"]
+        if len(transcript) > MAX_TRANSCRIPT_LINES:
+            cut = len(transcript) - MAX_TRANSCRIPT_LINES
+            transcript = transcript[: MAX_TRANSCRIPT_LINES // 2] + [f"   ... {cut} lines ..."] + transcript[-MAX_TRANSCRIPT_LINES // 2 :]
+        lines += [f"  {line}" for line in transcript]
+    return "\n".join(lines)

@@ -1,0 +1,135 @@
+"""The plugin's options: one table gives each its command-line flag, ini key, parser and help.
+
+Pure Python: the pytest glue turns :class:`SettingsError` into a usage error.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .target import AuthPolicy, Credentials, Ports, Service, Target
+
+PASSWORD_ENV = "SMTPSEC_PASSWORD"
+
+
+class SettingsError(ValueError):
+    """A bad option value or file, said in one line that names the option."""
+
+
+def _port(text: str) -> int | None:
+    if text.strip().lower() == "off":
+        return None
+    try:
+        port = int(text)
+    except ValueError:
+        raise SettingsError(f"not a port number or 'off': {text!r}") from None
+    if not 0 < port < 65536:
+        raise SettingsError(f"port out of range 1-65535: {port}")
+    return port
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise SettingsError(f"not a number of seconds: {text!r}") from None
+    if not 0 < value <= 600:
+        raise SettingsError(f"timeout must be between 0 and 600 seconds: {value:g}")
+    return value
+
+
+def _existing_file(text: str) -> Path:
+    path = Path(text).expanduser()
+    if not path.is_file():
+        raise SettingsError(f"no such file: {text}")
+    return path
+
+
+def _name(text: str) -> str:
+    text = text.strip()
+    if not text or any(c.isspace() for c in text):
+        raise SettingsError(f"not a host name: {text!r}")
+    return text
+
+
+def _policy(text: str) -> AuthPolicy:
+    try:
+        return AuthPolicy(text.strip().lower())
+    except ValueError:
+        raise SettingsError(f"auth policy must be 'migrate' or 'enforce', not {text!r}") from None
+
+
+@dataclass(frozen=True)
+class Option:
+    """``name`` gives ``--smtpsec-<name>`` and the ini key ``smtpsec_<name>``."""
+
+    name: str
+    help: str
+    parse: Callable[[str], Any]
+    default: Any = None
+
+    @property
+    def flag(self) -> str:
+        return "--smtpsec-" + self.name
+
+    @property
+    def key(self) -> str:
+        return "smtpsec_" + self.name.replace("-", "_")
+
+
+OPTIONS: tuple[Option, ...] = (
+    Option("host", "mail host to check (name or address); required to run the network checks", _name),
+    Option("tls-name", "name the certificate must match (default: the host)", _name),
+    Option("smtp-port", "smtp port, or 'off' if the host offers none (default 25)", _port, 25),
+    Option("submission-port", "submission port, or 'off' (default 587)", _port, 587),
+    Option("smtps-port", "smtps (implicit TLS) port, or 'off' (default 465)", _port, 465),
+    Option("ca-file", "CA bundle to verify certificates against (default: the system store)", _existing_file),
+    Option("user", f"login for the AUTH and relay checks; the password comes only from ${PASSWORD_ENV}", str),
+    Option("timeout", "seconds any one network step may take (default 10)", _seconds, 10.0),
+    Option("ehlo-name", "name to send in EHLO (default pytest-smtpsec.invalid)", _name, "pytest-smtpsec.invalid"),
+    Option("auth-policy", "'enforce' (secure_auth=yes, default) or 'migrate' (cleartext AUTH only warns)", _policy, AuthPolicy.ENFORCE),
+)
+
+
+def resolve(given: Mapping[str, str | None]) -> dict[str, Any]:
+    """Parse raw option values (flag or ini text, None if unset) into typed values, defaults filled in."""
+    values: dict[str, Any] = {}
+    for option in OPTIONS:
+        raw = given.get(option.name)
+        if raw is None or raw == "":
+            values[option.name] = option.default
+            continue
+        try:
+            values[option.name] = option.parse(str(raw))
+        except SettingsError as exc:
+            raise SettingsError(f"{option.flag} / {option.key}: {exc}") from None
+    return values
+
+
+def target_from(values: Mapping[str, Any], environ: Mapping[str, str] = os.environ) -> Target | None:
+    """The configured target, or None when no host is given."""
+    if values["host"] is None:
+        return None
+    ports = Ports(values["smtp-port"], values["submission-port"], values["smtps-port"])
+    if not any(ports.of(s) for s in Service):
+        raise SettingsError("every port is 'off': nothing to check")
+    credentials = None
+    if values["user"]:
+        password = environ.get(PASSWORD_ENV)
+        if not password:
+            raise SettingsError(f"--smtpsec-user is set but ${PASSWORD_ENV} is empty: put the password there")
+        credentials = Credentials(values["user"], password)
+    return Target(
+        host=values["host"],
+        tls_name=values["tls-name"] or "",
+        ports=ports,
+        ca_file=values["ca-file"],
+        credentials=credentials,
+        timeout=values["timeout"],
+        ehlo_name=values["ehlo-name"],
+        auth_policy=values["auth-policy"],
+    )

@@ -1,0 +1,61 @@
+"""Verdicts and results: what a check concluded, kept apart from "could not check"."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+
+
+class Verdict(str, Enum):
+    PASS = "pass"
+    FAIL = "fail"
+    """The server really does the insecure thing."""
+    WARN = "warn"
+    """Tolerated for now (migration, a certificate that expires soon); reported, does not fail the run."""
+    SKIP = "skip"
+    """Not applicable, or this machine cannot probe it; the reason says which."""
+    ERROR = "error"
+    """Could not check: refused, timed out, garbage, broken TLS. Says nothing about security."""
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """A check's conclusion: the verdict, one line of why, the findings behind it and the evidence."""
+
+    verdict: Verdict
+    reason: str
+    findings: tuple[str, ...] = ()
+    transcript: str = ""
+
+    @classmethod
+    def passed(cls, reason: str, *, transcript: str = "") -> Outcome:
+        return cls(Verdict.PASS, reason, (), transcript)
+
+    @classmethod
+    def failed(cls, findings: list[str] | tuple[str, ...], *, transcript: str = "") -> Outcome:
+        return cls(Verdict.FAIL, findings[0], tuple(findings), transcript)
+
+    @classmethod
+    def warned(cls, findings: list[str] | tuple[str, ...], *, transcript: str = "") -> Outcome:
+        return cls(Verdict.WARN, findings[0], tuple(findings), transcript)
+
+    @classmethod
+    def skipped(cls, reason: str) -> Outcome:
+        return cls(Verdict.SKIP, reason)
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """One check on one service of one target, as reports need it."""
+
+    check: str
+    target: str
+    service: str | None
+    address: str | None
+    outcome: Outcome
+    seconds: float = 0.0
+    extra: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def verdict(self) -> Verdict:
+        return self.outcome.verdict
