@@ -60,11 +60,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 def pytest_configure(config: pytest.Config) -> None:
     for check in CHECKS.values():
-        services = ", ".join(s.value for s in check.services)
-        config.addinivalue_line(
-            "markers",
-            f"{check.name}: run the {check.name} check ({check.title}) before the test, once per applicable service ({services}).",
-        )
+        where = f"once per applicable service ({', '.join(s.value for s in check.services)})" if check.services else "once per host"
+        config.addinivalue_line("markers", f"{check.name}: run the {check.name} check ({check.title}) before the test, {where}.")
     raw = {o.name: config.getoption(o.key) or config.getini(o.key) for o in OPTIONS}
     try:
         target = target_from(resolve(raw))
@@ -99,7 +96,7 @@ class SmtpsecCollector(pytest.Collector):
 class SmtpsecItem(pytest.Item):
     """One check on one service of one target: probes in setup (errors), judgement in call (failures)."""
 
-    def __init__(self, *, check: Check, target: Target, service: Service, **kwargs: Any) -> None:
+    def __init__(self, *, check: Check, target: Target, service: Service | None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.check = check
         self.target = target
@@ -139,17 +136,21 @@ def pytest_make_collect_report(collector: pytest.Collector) -> Iterator[pytest.C
 
 
 def _suite_items(suite: pytest.Collector, target: Target) -> Iterator[pytest.Collector | pytest.Item]:
+    """Per-service checks under ``<service>::``, then the checks of the host as a whole."""
     for service in target.services:
         level = SmtpsecCollector.from_parent(suite, name=service.value)
         for check in CHECKS.values():
-            if service in check.services:
+            if service in check.applies_to(target):
                 yield SmtpsecItem.from_parent(level, name=check.name, check=check, target=target, service=service)
+    for check in CHECKS.values():
+        if None in check.applies_to(target):
+            yield SmtpsecItem.from_parent(suite, name=check.name, check=check, target=target, service=None)
 
 
 # -- running checks (shared by built-in items and marked tests) ------------------------------------
 
 
-def _run_checks(item: pytest.Item, checks: list[Check], target: Target, service: Service) -> None:
+def _run_checks(item: pytest.Item, checks: list[Check], target: Target, service: Service | None) -> None:
     probes = item.config.stash[_STATE].probes(target)
     before = probes.connections
     results = [(check, check.run(probes, service)) for check in checks]
@@ -211,14 +212,16 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if not checks or "smtpsec_service" not in metafunc.fixturenames:
         return
     target = metafunc.config.stash[_STATE].target
-    offered = target.services if target is not None else tuple(Service)
-    services = [s for s in offered if any(s in c.services for c in checks)]
-    metafunc.parametrize("smtpsec_service", services, ids=[s.value for s in services], indirect=True)
+    if target is None:  # the smtp_target fixture will say what is missing
+        where: list[Service | None] = [None]
+    else:
+        where = [w for w in (*target.services, None) if any(w in c.applies_to(target) for c in checks)]
+    metafunc.parametrize("smtpsec_service", where, ids=[w.value if w else "host" for w in where], indirect=True)
 
 
 @pytest.fixture
 def smtpsec_service(request: pytest.FixtureRequest) -> Service | None:
-    """The service a marked test runs for (parametrised from its check markers); None for unmarked tests.
+    """The service a marked test runs for, parametrised from its check markers (None: the host as a whole).
 
     Scope: function. Type: :class:`~pytest_smtpsec.Service` or None.
     """
@@ -228,10 +231,11 @@ def smtpsec_service(request: pytest.FixtureRequest) -> Service | None:
 @pytest.fixture(autouse=True)
 def _smtpsec_marked_checks(request: pytest.FixtureRequest, smtpsec_service: Service | None) -> None:
     checks = _marked_checks(request.node)
-    if not checks or smtpsec_service is None:
+    if not checks:
         return
+    service = smtpsec_service
     target: Target = request.getfixturevalue("smtp_target")
-    _run_checks(request.node, [c for c in checks if smtpsec_service in c.services], target, smtpsec_service)
+    _run_checks(request.node, [c for c in checks if service in c.applies_to(target)], target, service)
 
 
 # -- fixtures for users' own suites ----------------------------------------------------------------

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .target import AuthPolicy, Credentials, Ports, Service, Target
+from .target import AuthPolicy, Credentials, Ports, Role, Service, Target
 
 PASSWORD_ENV = "SMTPSEC_PASSWORD"
 
@@ -63,6 +63,34 @@ def _policy(text: str) -> AuthPolicy:
         raise SettingsError(f"auth policy must be 'migrate' or 'enforce', not {text!r}") from None
 
 
+def _role(text: str) -> Role:
+    try:
+        return Role(text.strip().lower())
+    except ValueError:
+        roles = ", ".join(r.value for r in Role)
+        raise SettingsError(f"role must be one of {roles}, not {text!r}") from None
+
+
+TLS_VERSIONS = ("TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3")
+
+
+def _tls_version(text: str) -> str:
+    for version in TLS_VERSIONS:
+        if text.strip().lower() == version.lower():
+            return version
+    raise SettingsError(f"TLS version must be one of {', '.join(TLS_VERSIONS)}, not {text!r}")
+
+
+def _days(text: str) -> int:
+    try:
+        days = int(text)
+    except ValueError:
+        raise SettingsError(f"not a whole number of days: {text!r}") from None
+    if not 0 <= days <= 3650:
+        raise SettingsError(f"days must be between 0 and 3650: {days}")
+    return days
+
+
 @dataclass(frozen=True)
 class Option:
     """``name`` gives ``--smtpsec-<name>`` and the ini key ``smtpsec_<name>``."""
@@ -92,6 +120,9 @@ OPTIONS: tuple[Option, ...] = (
     Option("timeout", "seconds any one network step may take (default 10)", _seconds, 10.0),
     Option("ehlo-name", "name to send in EHLO (default pytest-smtpsec.invalid)", _name, "pytest-smtpsec.invalid"),
     Option("auth-policy", "'enforce' (secure_auth=yes, default) or 'migrate' (cleartext AUTH only warns)", _policy, AuthPolicy.ENFORCE),
+    Option("role", "mail-server (default), submission-only, relay-only or no-mail (must not listen on 25/465/587)", _role, Role.MAIL_SERVER),
+    Option("min-tls", "oldest TLS version the server may accept (default TLSv1.2)", _tls_version, "TLSv1.2"),
+    Option("cert-warn-days", "warn when the certificate expires within this many days (default 30)", _days, 30),
 )
 
 
@@ -132,4 +163,7 @@ def target_from(values: Mapping[str, Any], environ: Mapping[str, str] = os.envir
         timeout=values["timeout"],
         ehlo_name=values["ehlo-name"],
         auth_policy=values["auth-policy"],
+        role=values["role"],
+        min_tls=values["min-tls"],
+        cert_warn_days=values["cert-warn-days"],
     )

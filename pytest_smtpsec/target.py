@@ -35,6 +35,28 @@ class AuthPolicy(str, Enum):
     ENFORCE = "enforce"
 
 
+class Role(str, Enum):
+    """What a host is for, after the note's closing advice: few mail servers, every other host silent."""
+
+    MAIL_SERVER = "mail-server"
+    SUBMISSION_ONLY = "submission-only"
+    RELAY_ONLY = "relay-only"
+    NO_MAIL = "no-mail"
+
+    @property
+    def services(self) -> tuple[Service, ...]:
+        """The services a host of this role must offer (none for ``no-mail``, which must offer nothing)."""
+        return _ROLE_SERVICES[self]
+
+
+_ROLE_SERVICES = {
+    Role.MAIL_SERVER: (Service.SMTP, Service.SUBMISSION, Service.SMTPS),
+    Role.SUBMISSION_ONLY: (Service.SUBMISSION, Service.SMTPS),
+    Role.RELAY_ONLY: (Service.SMTP,),
+    Role.NO_MAIL: (),
+}
+
+
 @dataclass(frozen=True)
 class Credentials:
     """A login used to prove that authenticated users may relay. The password is never shown."""
@@ -68,6 +90,9 @@ class Target:
     timeout: float = 10.0
     ehlo_name: str = "pytest-smtpsec.invalid"
     auth_policy: AuthPolicy = AuthPolicy.ENFORCE
+    role: Role = Role.MAIL_SERVER
+    min_tls: str = "TLSv1.2"
+    cert_warn_days: int = 30
     name: str = ""
 
     def __post_init__(self) -> None:
@@ -78,8 +103,8 @@ class Target:
 
     @property
     def services(self) -> tuple[Service, ...]:
-        """The services this host offers, in the note's order."""
-        return tuple(s for s in Service if self.ports.of(s) is not None)
+        """The services to check: those of the role whose port is not off, in the note's order."""
+        return tuple(s for s in self.role.services if self.ports.of(s) is not None)
 
     def port(self, service: Service) -> int:
         port = self.ports.of(service)

@@ -1,7 +1,9 @@
 """Talking to mail servers: connections, replies, transcripts, the probe sessions and their cache."""
 
 from .cache import ProbeCache, Probes
-from .connection import CleartextOnTls, Connection, TlsInfo, probe_context
+from .connection import CleartextOnTls, Connection, TlsInfo, TlsRefused, probe_context
+from .handshake import Handshake, tls_service
+from .listening import PortState
 from .errors import ProbeError
 from .reply import Reply, ReplyError, ReplyReader, parse_reply
 from .session import SessionRecord, Step, run_session
@@ -11,6 +13,8 @@ __all__ = [
     "MASK",
     "CleartextOnTls",
     "Connection",
+    "Handshake",
+    "PortState",
     "ProbeCache",
     "ProbeError",
     "Probes",
@@ -20,9 +24,11 @@ __all__ = [
     "SessionRecord",
     "Step",
     "TlsInfo",
+    "TlsRefused",
     "Transcript",
     "mask",
     "parse_reply",
     "probe_context",
     "run_session",
+    "tls_service",
 ]

@@ -6,7 +6,11 @@ import threading
 from collections.abc import Callable
 from typing import TypeVar
 
+import ssl
+
 from ..target import Service, Target
+from .handshake import Handshake, try_handshake
+from .listening import PortState, port_state
 from .session import SessionRecord, run_session
 
 T = TypeVar("T")
@@ -37,6 +41,14 @@ class Probes:
     def session(self, service: Service) -> SessionRecord:
         """The probe session of one service (see :mod:`pytest_smtpsec.probe.session`)."""
         return self.cached(("session", service), lambda: run_session(self.target, service))
+
+    def handshake(self, service: Service, offer: str, context: ssl.SSLContext) -> Handshake:
+        """One single-purpose TLS handshake (see :mod:`pytest_smtpsec.probe.handshake`), keyed by ``offer``."""
+        return self.cached(("handshake", service, offer), lambda: try_handshake(self.target, service, context, offer))
+
+    def port(self, port: int) -> PortState:
+        """Whether anything accepts connections on ``port``."""
+        return self.cached(("port", port), lambda: port_state(self.target.host, port, self.target.timeout))
 
 
 class ProbeCache:

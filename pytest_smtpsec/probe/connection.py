@@ -11,6 +11,7 @@ from __future__ import annotations
 import socket
 import ssl
 import time
+import warnings
 from dataclasses import dataclass
 
 from .errors import ProbeError
@@ -36,6 +37,10 @@ class CleartextOnTls(ProbeError):
         self.seen = seen
         text = seen[:80].decode("ascii", "replace").strip()
         super().__init__(address, stage, f"server sent cleartext instead of a TLS handshake: {text!r}")
+
+
+class TlsRefused(ProbeError):
+    """The server refused or broke off the TLS handshake (alert, reset, close): it will not speak this TLS."""
 
 
 class Connection:
@@ -128,16 +133,16 @@ class Connection:
                 break
             except ssl.SSLWantReadError:
                 self._flush(stage)
-                data = self._recv(deadline, stage, waiting="the TLS handshake")
+                data = self._recv(deadline, stage, waiting="the TLS handshake", reset=TlsRefused)
                 if first is None:
                     first = data
                     if data[:1].isdigit() or data[:4] in (b"HTTP", b"<htm", b"SSH-"):
                         raise CleartextOnTls(self.address, stage, data)
                 if not data:
-                    raise ProbeError(self.address, stage, "connection closed during the TLS handshake")
+                    raise TlsRefused(self.address, stage, "connection closed during the TLS handshake")
                 self._incoming.write(data)
             except ssl.SSLError as exc:
-                raise ProbeError(self.address, stage, f"TLS handshake failed: {exc.reason or exc}") from None
+                raise TlsRefused(self.address, stage, f"TLS handshake failed: {exc.reason or exc}") from None
         self._flush(stage)
         self._tls = tls
         chain = _chain(tls)
@@ -185,7 +190,7 @@ class Connection:
         except OSError as exc:
             raise ProbeError(self.address, stage, f"send failed: {exc.strerror or exc}") from None
 
-    def _recv(self, deadline: float, stage: str, waiting: str) -> bytes:
+    def _recv(self, deadline: float, stage: str, waiting: str, reset: type[ProbeError] = ProbeError) -> bytes:
         remaining = deadline - time.monotonic()
         if remaining <= 0:
             raise ProbeError(self.address, stage, f"timed out after {self.timeout:g} s waiting for {waiting}")
@@ -195,7 +200,7 @@ class Connection:
         except TimeoutError:
             raise ProbeError(self.address, stage, f"timed out after {self.timeout:g} s waiting for {waiting}") from None
         except ConnectionResetError:
-            raise ProbeError(self.address, stage, f"connection reset by the server while waiting for {waiting}") from None
+            raise reset(self.address, stage, f"connection reset by the server while waiting for {waiting}") from None
         except OSError as exc:
             raise ProbeError(self.address, stage, f"receive failed: {exc.strerror or exc}") from None
 
@@ -218,8 +223,10 @@ def probe_context(*, minimum: ssl.TLSVersion | None = None, maximum: ssl.TLSVers
     context.verify_mode = ssl.CERT_NONE
     if minimum is not None or maximum is not None:
         context.set_ciphers("ALL:@SECLEVEL=0")
-        if minimum is not None:
-            context.minimum_version = minimum
-        if maximum is not None:
-            context.maximum_version = maximum
+        with warnings.catch_warnings():  # asking for TLS 1.0/1.1 on purpose: that is the probe
+            warnings.simplefilter("ignore", DeprecationWarning)
+            if minimum is not None:
+                context.minimum_version = minimum
+            if maximum is not None:
+                context.maximum_version = maximum
     return context

@@ -10,7 +10,7 @@ _HEADLINE = {
     Verdict.ERROR: "COULD NOT CHECK",
     Verdict.WARN: "WARNING",
 }
-MAX_TRANSCRIPT_LINES = 40
+MAX_TRANSCRIPT_LINES = 30
 
 
 def render(check: Check, result: CheckResult) -> str:

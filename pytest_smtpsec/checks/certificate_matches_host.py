@@ -1,0 +1,39 @@
+"""The certificate names the host users connect to."""
+
+from __future__ import annotations
+
+from ..certs import describe, name_matches, san_names
+from ..probe import Probes
+from ..target import Service
+from ..verdict import Outcome
+from ._tls import presented_chain
+from .base import Check
+
+
+def judge(probes: Probes, service: Service | None) -> Outcome:
+    assert service is not None
+    chain, transcript = presented_chain(probes, service)
+    leaf, name = chain[0], probes.target.tls_name
+    if name_matches(leaf, name):
+        return Outcome.passed(f"subjectAltName covers {name}")
+    dns, ips = san_names(leaf)
+    listed = ", ".join([*dns, *map(str, ips)]) or f"none (subject {describe(leaf.subject)})"
+    return Outcome.failed([f"the certificate does not cover {name}; its subjectAltName lists: {listed}"], transcript=transcript)
+
+
+CHECK = Check(
+    name="certificate_matches_host",
+    title="The certificate's subjectAltName covers the server's name",
+    services=(Service.SMTP, Service.SUBMISSION, Service.SMTPS),
+    expected="--smtpsec-tls-name is among the certificate's subjectAltName entries (wildcards per RFC 6125)",
+    note=(
+        "Certificates: a web server's key pair will do, 'but only if the host names used for web services and "
+        "email services match'; clients check the name they connect to against the certificate."
+    ),
+    fix=(
+        "issue a certificate whose subjectAltName includes the mail host name, then\n"
+        "define(`confSERVER_CERT', `/etc/mail/tls/smtp.pem')dnl and define(`confSERVER_KEY', ...)dnl\n"
+        "m4 sendmail.mc > sendmail.cf && systemctl restart sendmail"
+    ),
+    judge=judge,
+)

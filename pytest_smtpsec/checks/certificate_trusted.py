@@ -1,0 +1,42 @@
+"""The certificate is issued by a real CA: the note says avoid self-signed certificates."""
+
+from __future__ import annotations
+
+from ..certs import chain_problem, describe, trust_anchors
+from ..probe import Probes
+from ..target import Service
+from ..verdict import Outcome
+from ._tls import presented_chain
+from .base import Check
+
+
+def judge(probes: Probes, service: Service | None) -> Outcome:
+    assert service is not None
+    chain, transcript = presented_chain(probes, service)
+    ca_file = probes.target.ca_file
+    anchors = trust_anchors(ca_file)
+    store = str(ca_file) if ca_file else "the system store"
+    problem = chain_problem(chain, anchors)
+    if problem:
+        return Outcome.failed([problem, f"trusted CAs: {store}"], transcript=transcript)
+    return Outcome.passed(f"issued by '{describe(chain[0].issuer)}', trusted via {store}")
+
+
+CHECK = Check(
+    name="certificate_trusted",
+    title="The certificate chain leads to a trusted CA (not self-signed)",
+    services=(Service.SMTP, Service.SUBMISSION, Service.SMTPS),
+    expected="a chain that verifies against --smtpsec-ca-file (or the system store); no self-signed certificate",
+    note=(
+        "Certificates: 'You should avoid using self-signed certs, these will confuse the end user. Many client "
+        "applications will fail miserably when presented with a self-signed cert'; use a key pair from a well "
+        "known authority, and make sure the CA file holds the cert of the CA that issued yours."
+    ),
+    fix=(
+        "get a certificate from a real CA; then in sendmail.mc:\n"
+        "define(`confSERVER_CERT', `/etc/mail/tls/smtp.pem')dnl\n"
+        "define(`confCACERT', `/etc/mail/tls/cacert.pem')dnl   # the issuing CA (and intermediates)\n"
+        "m4 sendmail.mc > sendmail.cf && systemctl restart sendmail"
+    ),
+    judge=judge,
+)

@@ -1,0 +1,34 @@
+"""Hosts that are not mail servers offer nothing on 25, 465 or 587."""
+
+from __future__ import annotations
+
+from ..probe import Probes
+from ..target import Role, Service
+from ..verdict import Outcome
+from .base import Check
+
+
+def judge(probes: Probes, service: Service | None) -> Outcome:
+    states = [probes.port(port) for s in Service if (port := probes.target.ports.of(s)) is not None]
+    listening = [f"port {st.port} {st.detail}" for st in states if st.open]
+    if listening:
+        return Outcome.failed(listening)
+    return Outcome.passed("; ".join(f"{st.port}: {st.detail}" for st in states))
+
+
+CHECK = Check(
+    name="no_mail_service",
+    title="A host that is not a mail server listens on none of 25, 465, 587",
+    services=(),
+    roles=(Role.NO_MAIL,),
+    expected="connections to 25, 465 and 587 are refused or dropped",
+    note=(
+        "Closing advice: 'Mail servers on individual workstations is bad idea'; most systems 'are configured to "
+        "punt all mail to another server -- they do not offer any of the services at ports 25, 465 and 587'."
+    ),
+    fix=(
+        "stop the daemon from listening: sendmail.mc DAEMON_OPTIONS(`Port=smtp, Addr=127.0.0.1, Name=MTA')dnl\n"
+        "(or FEATURE(`nullclient', `mailhub')), drop the submission/smtps DAEMON_OPTIONS; or disable the MTA"
+    ),
+    judge=judge,
+)

@@ -1,0 +1,46 @@
+"""Every TLS service presents the same certificate, so a renewal cannot miss one of them."""
+
+from __future__ import annotations
+
+from ..certs import describe, fingerprint
+from ..probe import ProbeError, Probes
+from ..target import Service
+from ..verdict import Outcome
+from ._tls import presented_chain
+from .base import Check, NotApplicable
+
+
+def judge(probes: Probes, service: Service | None) -> Outcome:
+    seen: dict[str, list[str]] = {}
+    subjects: dict[str, str] = {}
+    for each in probes.target.services:
+        try:
+            chain, _ = presented_chain(probes, each)
+        except (NotApplicable, ProbeError):
+            continue  # judged by the per-service checks
+        print_ = fingerprint(chain[0])
+        seen.setdefault(print_, []).append(each.value)
+        subjects[print_] = describe(chain[0].subject)
+    if len(seen) < 2:
+        if sum(map(len, seen.values())) < 2:
+            raise NotApplicable("fewer than two services presented a certificate")
+        return Outcome.passed(f"{', '.join(next(iter(seen.values())))} present the same certificate")
+    findings = [f"{', '.join(services)}: '{subjects[fp]}' (SHA-256 {fp[:23]}...)" for fp, services in seen.items()]
+    return Outcome.failed(["the services present different certificates", *findings])
+
+
+CHECK = Check(
+    name="same_certificate_everywhere",
+    title="Ports 25, 587 and 465 present the same certificate",
+    services=(),
+    expected="one certificate on every TLS service of the host",
+    note=(
+        "Certificates: sendmail uses one key pair (confSERVER_CERT/confSERVER_KEY) for all its daemons; "
+        "a different certificate on one port means a second, forgotten configuration."
+    ),
+    fix=(
+        "point every daemon at the same pair: define(`confSERVER_CERT', ...)dnl, define(`confSERVER_KEY', ...)dnl;\n"
+        "remove per-daemon overrides; m4 sendmail.mc > sendmail.cf && systemctl restart sendmail"
+    ),
+    judge=judge,
+)

@@ -1,0 +1,37 @@
+"""A command sent in the same packet as STARTTLS must not be answered inside TLS (CVE-2011-0411 class)."""
+
+from __future__ import annotations
+
+from ..probe import Probes, Step
+from ..target import Service
+from ..verdict import Outcome
+from .base import Check, NotApplicable
+
+
+def judge(probes: Probes, service: Service | None) -> Outcome:
+    assert service is not None
+    session = probes.session(service)
+    starttls = session.reply(Step.STARTTLS)
+    if starttls is None or starttls.code != 220:
+        raise NotApplicable(f"{service.value} did not start TLS, so nothing could be injected")
+    session.handshake()
+    injected = session.reply(Step.INJECTED)
+    if injected is not None:
+        return Outcome.failed(
+            [f"the NOOP sent together with STARTTLS was answered inside TLS: '{injected}'"], transcript=session.transcript
+        )
+    return Outcome.passed("the pipelined NOOP was discarded at STARTTLS", transcript=session.transcript)
+
+
+CHECK = Check(
+    name="starttls_no_injection",
+    title="Commands pipelined with STARTTLS are discarded, not run inside TLS",
+    services=(Service.SMTP, Service.SUBMISSION),
+    expected="'STARTTLS\\r\\nNOOP\\r\\n' in one write: 220, then nothing answers the NOOP inside TLS",
+    note=(
+        "STARTTLS must protect the session that follows it: a man in the middle who can add cleartext "
+        "commands that run after TLS starts can steer the 'secure' session (CVE-2011-0411)."
+    ),
+    fix="upgrade the MTA (sendmail, Postfix >= 2.8.4 and Exim discard input buffered before TLS); restart it",
+    judge=judge,
+)

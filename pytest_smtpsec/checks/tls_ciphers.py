@@ -1,0 +1,68 @@
+"""No NULL, anonymous, export, RC4 or (3)DES cipher suites.
+
+The stdlib's OpenSSL can still offer the NULL and anonymous suites, so those are probed with one
+handshake; RC4, DES, 3DES and export suites are compiled out of OpenSSL 3, so without the optional
+``sslyze`` scanner (``pytest-smtpsec[scan]``, which brings its own legacy OpenSSL) they are not probed,
+and the result says so.
+"""
+
+from __future__ import annotations
+
+import ssl
+
+from ..probe import Probes, tls_service
+from ..probe.connection import probe_context
+from ..target import Service
+from ..verdict import Outcome
+from .base import Check, NotApplicable
+
+WEAK_CLASSES = {"NULL": "eNULL", "anonymous": "aNULL", "export": "EXPORT", "RC4": "RC4", "DES": "DES", "3DES": "3DES"}
+
+
+def offerable() -> tuple[list[str], list[str]]:
+    """(classes this OpenSSL can offer, classes it cannot)."""
+    can, cannot = [], []
+    for label, spec in WEAK_CLASSES.items():
+        try:
+            probe_context(maximum=ssl.TLSVersion.TLSv1_2).set_ciphers(f"{spec}:@SECLEVEL=0")
+        except ssl.SSLError:
+            cannot.append(label)
+        else:
+            can.append(label)
+    return can, cannot
+
+
+def judge(probes: Probes, service: Service | None) -> Outcome:
+    where = tls_service(probes.target)
+    if where is None:
+        raise NotApplicable("no TLS service to probe")
+    probes.session(where).handshake()  # the service must speak TLS at all before its ciphers are asked about
+    can, cannot = offerable()
+    if not can:
+        raise NotApplicable(f"this OpenSSL can offer none of the weak suites ({', '.join(cannot)})")
+    context = probe_context(maximum=ssl.TLSVersion.TLSv1_2)
+    context.set_ciphers(":".join(f"{WEAK_CLASSES[c]}" for c in can) + ":@SECLEVEL=0")
+    answer = probes.handshake(where, "weak ciphers: " + ", ".join(can), context)
+    if answer.accepted:
+        return Outcome.failed([f"accepts a weak cipher suite on {where.value}: {answer.detail}"], transcript=answer.transcript)
+    reason = f"on {where.value}: refuses {', '.join(can)} suites"
+    if cannot:
+        reason += f"; not probed: {', '.join(cannot)} (compiled out of this OpenSSL; pytest-smtpsec[scan] probes them)"
+    return Outcome.passed(reason)
+
+
+CHECK = Check(
+    name="tls_ciphers",
+    title="No NULL, anonymous, export, RC4 or DES/3DES cipher suites",
+    services=(),
+    expected="a TLS 1.2 handshake that offers only weak suites is refused",
+    note=(
+        "The SSL must really protect the userid and password: NULL suites do not encrypt, anonymous suites do "
+        "not authenticate the server, and export, RC4 and DES suites are broken."
+    ),
+    fix=(
+        "define(`confCIPHER_LIST', `HIGH:!aNULL:!eNULL:!EXPORT:!RC4:!DES:!3DES:!MD5')dnl\n"
+        "m4 sendmail.mc > sendmail.cf && systemctl restart sendmail"
+    ),
+    judge=judge,
+)

@@ -1,0 +1,33 @@
+"""Hardening beside the note: VRFY and EXPN must not tell strangers which users exist."""
+
+from __future__ import annotations
+
+from ..probe import Probes, Step
+from ..target import Service
+from ..verdict import Outcome
+from .base import Check
+
+
+def judge(probes: Probes, service: Service | None) -> Outcome:
+    assert service is not None
+    session = probes.session(service)
+    findings = []
+    for step in (Step.VRFY, Step.EXPN):
+        reply = session.reply(step)
+        if reply is not None and reply.code in (250, 251):
+            findings.append(f"{step.value.upper()} postmaster disclosed a user: '{reply}'")
+    if findings:
+        return Outcome.failed(findings, transcript=session.transcript)
+    return Outcome.passed("VRFY and EXPN disclose nothing")
+
+
+CHECK = Check(
+    name="vrfy_expn_disabled",
+    title="VRFY and EXPN do not disclose users (hardening)",
+    services=(Service.SMTP, Service.SUBMISSION),
+    expected="VRFY answers 252 or 5xx, EXPN 5xx",
+    note="Beside the note: user enumeration feeds the password guessing that AUTH must withstand.",
+    fix="define(`confPRIVACY_FLAGS', `authwarnings,goaway,restrictqrun')dnl   # goaway = novrfy,noexpn,...",
+    judge=judge,
+    hardening=True,
+)

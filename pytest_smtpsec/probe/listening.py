@@ -1,0 +1,37 @@
+"""Is anything listening? For hosts that must not offer mail at all (the note: "they do not offer any of
+the services at ports 25, 465 and 587")."""
+
+from __future__ import annotations
+
+import socket
+from dataclasses import dataclass
+
+BANNER_WAIT = 1.0
+"""How long to wait for a banner on a port that should not be open, only to show what answers."""
+
+
+@dataclass(frozen=True)
+class PortState:
+    port: int
+    open: bool
+    detail: str
+
+
+def port_state(host: str, port: int, timeout: float) -> PortState:
+    """Refused or no answer (dropped) is closed; an accepted TCP connection is open, with what it said."""
+    try:
+        sock = socket.create_connection((host, port), timeout=timeout)
+    except ConnectionRefusedError:
+        return PortState(port, False, "refused")
+    except TimeoutError:
+        return PortState(port, False, f"no answer within {timeout:g} s (dropped)")
+    except OSError as exc:
+        return PortState(port, False, exc.strerror or str(exc))
+    with sock:
+        sock.settimeout(min(BANNER_WAIT, timeout))
+        try:
+            said = sock.recv(200)
+        except OSError:
+            said = b""
+    seen = said.decode("ascii", "replace").strip().splitlines()
+    return PortState(port, True, f"accepts connections; said {seen[0]!r}" if seen else "accepts connections (said nothing)")
