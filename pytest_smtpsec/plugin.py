@@ -283,6 +283,24 @@ def smtp_session(request: pytest.FixtureRequest, smtp_target: Target) -> Iterato
         client.quit()
 
 
+@pytest.fixture(scope="session")
+def smtpsec_reference_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[..., Target]]:
+    """Start the bundled reference sendmail: ``target = smtpsec_reference_server("secure")``.
+
+    Scope: session. Type: factory ``(profile: str = "secure", **target_overrides) -> Target``.
+    Each profile starts once (real sendmail on loopback, needs root) and is stopped at the end of the
+    session, also when tests fail. Profiles: ``python -m pytest_smtpsec.lab profiles``.
+    """
+    from .lab.pool import LabPool, as_target
+
+    with LabPool(tmp_path_factory.mktemp("smtpsec-lab")) as pool:
+
+        def start(profile: str = "secure", **overrides: Any) -> Target:
+            return as_target(pool(profile), **overrides)
+
+        yield start
+
+
 @pytest.fixture
 def smtpsec_check(smtpsec_probes: Probes) -> Callable[[str, Service | str], CheckResult]:
     """Run a named check from a test and get its :class:`~pytest_smtpsec.CheckResult` to assert on.
