@@ -16,7 +16,6 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, rsa
 from cryptography.x509 import verification
-from cryptography.x509.oid import ExtensionOID
 
 WEAK_HASHES = ("md5", "sha1")
 MIN_KEY_BITS = {"RSA": 2048, "DSA": 2048, "EC": 256}
@@ -42,7 +41,7 @@ def is_self_signed(cert: x509.Certificate) -> bool:
         return False
     try:
         cert.verify_directly_issued_by(cert)
-    except (ValueError, TypeError, Exception):  # noqa: BLE001 - any failure means "not self-signed"
+    except (ValueError, TypeError, Exception):  # any failure means "not self-signed"
         return False
     return True
 
@@ -50,10 +49,11 @@ def is_self_signed(cert: x509.Certificate) -> bool:
 def san_names(cert: x509.Certificate) -> tuple[list[str], list[ipaddress.IPv4Address | ipaddress.IPv6Address]]:
     """DNS names and IP addresses of the subjectAltName extension (empty if there is none)."""
     try:
-        san = cert.extensions.get_extension_for_oid(ExtensionOID.SUBJECT_ALTERNATIVE_NAME).value
+        san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
     except x509.ExtensionNotFound:
         return [], []
-    return san.get_values_for_type(x509.DNSName), san.get_values_for_type(x509.IPAddress)
+    ips = [ip for ip in san.get_values_for_type(x509.IPAddress) if not isinstance(ip, ipaddress.IPv4Network | ipaddress.IPv6Network)]
+    return san.get_values_for_type(x509.DNSName), ips
 
 
 def name_matches(cert: x509.Certificate, name: str) -> bool:
@@ -86,11 +86,11 @@ def chain_problem(chain: tuple[x509.Certificate, ...], anchors: tuple[x509.Certi
     if is_self_signed(leaf) and leaf not in anchors:
         return f"the certificate is self-signed ({describe(leaf.subject)}): no CA vouches for it"
     dns, ips = san_names(leaf)
-    subject: verification.DNSName | verification.IPAddress
+    subject: x509.DNSName | x509.IPAddress
     if dns:
-        subject = verification.DNSName(dns[0].lstrip("*."))
+        subject = x509.DNSName(dns[0].lstrip("*."))
     elif ips:
-        subject = verification.IPAddress(ips[0])
+        subject = x509.IPAddress(ips[0])
     else:
         return "the certificate has no subjectAltName, which verifying clients require"
     start, end = leaf.not_valid_before_utc, leaf.not_valid_after_utc

@@ -10,6 +10,7 @@ from ..probe import ProbeError, Probes
 from ..target import Role, Service, Target
 from ..verdict import CheckResult, Outcome, Verdict
 
+
 class NotApplicable(Exception):
     """Raised by a judge when there is nothing to judge here (no TLS on this port, no credentials given)."""
 

@@ -13,7 +13,8 @@ from ..verdict import Outcome
 from .base import Check
 
 
-def judge(probes: Probes, service: Service) -> Outcome:
+def judge(probes: Probes, service: Service | None) -> Outcome:
+    assert service is not None
     session = probes.session(service)
     ehlo = session.reply(Step.EHLO)
     assert ehlo is not None

@@ -2,9 +2,9 @@
 
 from .cache import ProbeCache, Probes
 from .connection import CleartextOnTls, Connection, TlsInfo, TlsRefused, probe_context
+from .errors import ProbeError
 from .handshake import Handshake, tls_service
 from .listening import PortState
-from .errors import ProbeError
 from .reply import Reply, ReplyError, ReplyReader, parse_reply
 from .session import SessionRecord, Step, run_session
 from .transcript import MASK, Transcript, mask

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
+import ssl
 import threading
 from collections.abc import Callable
 from typing import TypeVar
-
-import ssl
 
 from ..target import Service, Target
 from .handshake import Handshake, try_handshake

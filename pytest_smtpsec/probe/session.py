@@ -20,7 +20,7 @@ from .transcript import Transcript, secret_forms
 
 RELAY_PROBE_RECIPIENT = "smtpsec-relay-probe@example.com"
 """An address in a domain reserved by RFC 2606: relaying to it proves relaying anywhere."""
-WRONG_PASSWORD = "pytest-smtpsec-wrong-password"  # noqa: S105 - deliberately wrong
+WRONG_PASSWORD = "pytest-smtpsec-wrong-password"  # deliberately wrong
 
 
 class Step(str, Enum):

@@ -23,7 +23,7 @@ class SummaryReporter:
             return
         target = str(props["smtpsec_target"])
         if report.when == "setup":
-            self.connections[target] += int(props.get("smtpsec_connections", 0))
+            self.connections[target] += int(str(props.get("smtpsec_connections", 0)))
         key = (target, str(props["smtpsec_service"]), str(props["smtpsec_check"]))
         if report.when == "setup" or key not in self.verdicts:
             self.verdicts[key] = str(props["smtpsec_verdict"])
