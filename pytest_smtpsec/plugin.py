@@ -1,4 +1,4 @@
-"""pytest glue: options and ini keys, markers, fixtures, the built-in suite, failure text and summary.
+"""pytest glue: options and ini keys, markers, fixtures, the built-in suite, failure text and reports.
 
 Everything here is wiring; targets, probes and checks are plain Python usable from a REPL.
 """
@@ -7,19 +7,26 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Callable, Generator, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from .checks import CHECKS, Check
 from .client import SmtpClient
+from .inventory import load_inventory
 from .probe import ProbeCache, Probes
 from .report import failure
+from .report.records import ATTRIBUTE, Record, RecordCollector
 from .report.summary import SummaryReporter
 from .settings import OPTIONS, SettingsError, resolve, target_from
 from .target import Service, Target
 from .verdict import CheckResult, Verdict
+
+PREFETCH_HOSTS = 16
+"""Hosts probed at once when the suite starts (without xdist), so no host waits on another's timeout."""
 
 
 class SmtpsecWarning(UserWarning):
@@ -37,8 +44,14 @@ class CouldNotCheck(Exception):
 @dataclass
 class _State:
     enabled: bool
-    target: Target | None
+    suites: list[tuple[str, list[Target]]]
+    """The built-in suites: ("smtpsec", [the --smtpsec-host target]) and (inventory file name, its hosts)."""
     probes: ProbeCache = field(default_factory=ProbeCache)
+    prefetch: ThreadPoolExecutor | None = None
+
+    @property
+    def targets(self) -> list[Target]:
+        return [t for _, targets in self.suites for t in targets]
 
 
 _STATE = pytest.StashKey[_State]()
@@ -51,7 +64,7 @@ _CLIENTS = pytest.StashKey[list[SmtpClient]]()
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("smtpsec", "mail server security checks (pytest-smtpsec)")
-    group.addoption("--smtpsec", action="store_true", default=None, help="run the built-in acceptance suite against the configured host")
+    group.addoption("--smtpsec", action="store_true", default=None, help="run the built-in acceptance suite against the configured hosts")
     parser.addini("smtpsec", type="bool", default=False, help="run the built-in acceptance suite (like --smtpsec)")
     for option in OPTIONS:
         group.addoption(option.flag, dest=option.key, default=None, metavar=option.name.split("-")[-1].upper(), help=option.help)
@@ -62,35 +75,59 @@ def pytest_configure(config: pytest.Config) -> None:
     for check in CHECKS.values():
         where = f"once per applicable service ({', '.join(s.value for s in check.services)})" if check.services else "once per host"
         config.addinivalue_line("markers", f"{check.name}: run the {check.name} check ({check.title}) before the test, {where}.")
+    config.addinivalue_line(
+        "markers", "smtpsec(host, role, service, check): put on every built-in check, to select with -m \"smtpsec(role='no-mail')\"."
+    )
+    config.stash[_STATE] = _State(enabled=bool(config.getoption("smtpsec") or config.getini("smtpsec")), suites=_suites(config))
+    if config.stash[_STATE].enabled and not config.stash[_STATE].targets:
+        raise pytest.UsageError("pytest-smtpsec: --smtpsec needs hosts to check: give --smtpsec-host or --smtpsec-inventory")
+    if not hasattr(config, "workerinput"):
+        collector = RecordCollector()
+        config.pluginmanager.register(collector, "smtpsec-records")
+        config.pluginmanager.register(SummaryReporter(collector), "smtpsec-summary")
+
+
+def _suites(config: pytest.Config) -> list[tuple[str, list[Target]]]:
     raw = {o.name: config.getoption(o.key) or config.getini(o.key) for o in OPTIONS}
     try:
-        target = target_from(resolve(raw))
+        values = resolve(raw)
+        suites = []
+        target = target_from(values)
+        if target is not None:
+            suites.append(("smtpsec", [target]))
+        inventory: Path | None = values["inventory"]
+        if inventory is not None:
+            suites.append((inventory.name, load_inventory(inventory, timeout=values["timeout"])))
     except SettingsError as exc:
         raise pytest.UsageError(f"pytest-smtpsec: {exc}") from None
-    enabled = bool(config.getoption("smtpsec") or config.getini("smtpsec"))
-    if enabled and target is None:
-        raise pytest.UsageError("pytest-smtpsec: --smtpsec needs a host to check: give --smtpsec-host (or the smtpsec_host ini key)")
-    config.stash[_STATE] = _State(enabled=enabled, target=target)
-    if not hasattr(config, "workerinput"):
-        config.pluginmanager.register(SummaryReporter(config), "smtpsec-summary")
+    return suites
 
 
-def pytest_report_header(config: pytest.Config) -> str | None:
-    target = config.stash[_STATE].target
-    if target is None:
-        return None
-    ports = ", ".join(f"{s.value} {target.port(s)}" for s in target.services)
-    return f"smtpsec: {target.tls_name} at {target.host} ({ports}); auth policy {target.auth_policy.value}; timeout {target.timeout:g} s"
+def pytest_report_header(config: pytest.Config) -> list[str]:
+    lines = []
+    for target in config.stash[_STATE].targets:
+        ports = ", ".join(f"{s.value} {target.port(s)}" for s in target.services) or "no mail ports expected"
+        lines.append(
+            f"smtpsec: {target.tls_name} at {target.host} ({ports}); role {target.role.value}; "
+            f"auth policy {target.auth_policy.value}; timeout {target.timeout:g} s"
+        )
+    return lines[:5] + ([f"smtpsec: ... and {len(lines) - 5} more hosts"] if len(lines) > 5 else [])
 
 
 # -- the built-in suite ----------------------------------------------------------------------------
 
 
 class SmtpsecCollector(pytest.Collector):
-    """A level of the built-in suite's tree (suite, service); its items are made up front."""
+    """A level of the built-in suite's tree: suite, host, service."""
+
+    def __init__(self, *, targets: list[Target], **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.targets = targets
 
     def collect(self) -> list[pytest.Item | pytest.Collector]:
-        return []
+        if len(self.targets) == 1:  # --smtpsec-host: smtpsec::<service>::<check>
+            return list(_target_items(self, self.targets[0]))
+        return [SmtpsecCollector.from_parent(self, name=t.name, targets=[t]) for t in self.targets]
 
 
 class SmtpsecItem(pytest.Item):
@@ -102,7 +139,9 @@ class SmtpsecItem(pytest.Item):
         self.target = target
         self.service = service
         self.add_marker(check.name)
+        self.add_marker(pytest.mark.smtpsec(host=target.name, role=target.role.value, service=service.value if service else "host"))
         self.add_marker(pytest.mark.xdist_group(target.name))
+        self.extra_keyword_matches.add(target.role.value)
 
     def setup(self) -> None:
         _run_checks(self, [self.check], self.target, self.service)
@@ -114,37 +153,51 @@ class SmtpsecItem(pytest.Item):
         return self.path, None, self.nodeid
 
 
-class SmtpsecSuite(SmtpsecCollector):
-    """The root of the built-in suite: ``smtpsec::<service>::<check>``."""
-
-    def __init__(self, *, target: Target, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.target = target
-
-    def collect(self) -> list[pytest.Item | pytest.Collector]:
-        return list(_suite_items(self, self.target))
-
-
 @pytest.hookimpl(wrapper=True)
 def pytest_make_collect_report(collector: pytest.Collector) -> Generator[None, pytest.CollectReport, pytest.CollectReport]:
-    """Hang the built-in suite under the session, beside any test files, so it is collected like them."""
+    """Hang the built-in suites under the session, beside any test files, so they are collected like them."""
     report = yield
     state = collector.config.stash[_STATE]
-    if isinstance(collector, pytest.Session) and state.enabled and state.target is not None and report.passed:
-        report.result.append(SmtpsecSuite.from_parent(collector, name="smtpsec", nodeid="smtpsec", target=state.target))
+    if isinstance(collector, pytest.Session) and state.enabled and report.passed:
+        for name, targets in state.suites:
+            report.result.append(SmtpsecCollector.from_parent(collector, name=name, nodeid=name, targets=targets))
     return report
 
 
-def _suite_items(suite: pytest.Collector, target: Target) -> Iterator[pytest.Collector | pytest.Item]:
+def _target_items(parent: pytest.Collector, target: Target) -> Iterator[pytest.Collector | pytest.Item]:
     """Per-service checks under ``<service>::``, then the checks of the host as a whole."""
     for service in target.services:
-        level = SmtpsecCollector.from_parent(suite, name=service.value)
+        level = SmtpsecCollector.from_parent(parent, name=service.value, targets=[target])
         for check in CHECKS.values():
             if service in check.applies_to(target):
                 yield SmtpsecItem.from_parent(level, name=check.name, check=check, target=target, service=service)
     for check in CHECKS.values():
         if None in check.applies_to(target):
-            yield SmtpsecItem.from_parent(suite, name=check.name, check=check, target=target, service=None)
+            yield SmtpsecItem.from_parent(parent, name=check.name, check=check, target=target, service=None)
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Without xdist, probe every selected host at once in the background, so no host waits on another."""
+    state = session.config.stash[_STATE]
+    if session.config.option.collectonly or hasattr(session.config, "workerinput"):
+        return
+    targets = list(dict.fromkeys(i.target for i in session.items if isinstance(i, SmtpsecItem)))
+    if len(targets) > 1:
+        state.prefetch = ThreadPoolExecutor(max_workers=min(PREFETCH_HOSTS, len(targets)), thread_name_prefix="smtpsec-probe")
+        for target in targets:
+            state.prefetch.submit(_warm, state.probes(target))
+
+
+def _warm(probes: Probes) -> None:
+    for check in CHECKS.values():
+        for service in check.applies_to(probes.target):
+            check.run(probes, service)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    state = config.stash.get(_STATE, None)
+    if state is not None and state.prefetch is not None:
+        state.prefetch.shutdown(wait=False, cancel_futures=True)
 
 
 # -- running checks (shared by built-in items and marked tests) ------------------------------------
@@ -155,18 +208,23 @@ def _run_checks(item: pytest.Item, checks: list[Check], target: Target, service:
     before = probes.connections
     results = [(check, check.run(probes, service)) for check in checks]
     item.stash[_RESULTS] = results
-    item.user_properties.append(("smtpsec_connections", str(probes.connections - before)))
-    for check, result in results:
+    connections = probes.connections - before
+    records = [Record.of(c, target, r, connections=connections if i == 0 else 0, nodeid=item.nodeid) for i, (c, r) in enumerate(results)]
+    item.stash[_RECORDS] = records
+    for record in records:
         item.user_properties += [
-            ("smtpsec_target", result.target),
-            ("smtpsec_service", result.service or ""),
-            ("smtpsec_check", check.name),
-            ("smtpsec_verdict", result.verdict.value),
-            ("smtpsec_reason", result.outcome.reason),
+            ("smtpsec_host", record.target),
+            ("smtpsec_role", record.role),
+            ("smtpsec_service", record.service or "host"),
+            ("smtpsec_check", record.check),
+            ("smtpsec_verdict", record.verdict),
         ]
     errors = [failure.render(c, r) for c, r in results if r.verdict is Verdict.ERROR]
     if errors:
         raise CouldNotCheck("\n\n".join(errors))
+
+
+_RECORDS = pytest.StashKey[list[Record]]()
 
 
 def _settle(item: pytest.Item) -> None:
@@ -177,7 +235,7 @@ def _settle(item: pytest.Item) -> None:
         raise CheckFailed("\n\n".join(failed))
     for check, result in results:
         if result.verdict is Verdict.WARN:
-            warnings.warn(SmtpsecWarning(f"{check.name} on {result.service}: {result.outcome.reason}"), stacklevel=1)
+            warnings.warn(SmtpsecWarning(f"{check.name} on {result.target} {result.service or ''}: {result.outcome.reason}"), stacklevel=1)
     skipped = [f"{c.name}: {r.outcome.reason}" for c, r in results if r.verdict is Verdict.SKIP]
     if skipped and len(skipped) == len(results):
         pytest.skip("; ".join(skipped))
@@ -192,72 +250,86 @@ def pytest_runtest_call(item: pytest.Item) -> None:
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[None, pytest.TestReport, pytest.TestReport]:
     report = yield
-    if call.excinfo is not None and isinstance(call.excinfo.value, (CheckFailed, CouldNotCheck)):
+    if call.excinfo is not None and isinstance(call.excinfo.value, CheckFailed | CouldNotCheck):
         report.longrepr = str(call.excinfo.value)
+    if call.when == "setup" and _RECORDS in item.stash:
+        setattr(report, ATTRIBUTE, [r.to_dict() for r in item.stash[_RECORDS]])
     if report.failed:
         for client in item.stash.get(_CLIENTS, []):
             report.sections.append((f"SMTP transcript: {client.service.value} (secrets masked)", client.transcript))
     return report
 
 
-# -- markers on users' tests -----------------------------------------------------------------------
+# -- markers and targets for users' own tests ------------------------------------------------------
 
 
-def _marked_checks(node: pytest.Item | pytest.Function | Any) -> list[Check]:
+def _marked_checks(node: Any) -> list[Check]:
     return [CHECKS[m.name] for m in node.iter_markers() if m.name in CHECKS]
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Marked tests run once per (host, service) their checks apply to; other tests once per host."""
+    targets = metafunc.config.stash[_STATE].targets
     checks = _marked_checks(metafunc.definition)
-    if not checks or "smtpsec_service" not in metafunc.fixturenames:
-        return
-    target = metafunc.config.stash[_STATE].target
-    if target is None:  # the smtp_target fixture will say what is missing
-        where: list[Service | None] = [None]
+    if checks:
+        where = [(t, w) for t in targets for w in (*t.services, None) if any(w in c.applies_to(t) for c in checks)]
+    elif len(targets) > 1 and "smtp_target" in metafunc.fixturenames:
+        where = [(t, None) for t in targets]
     else:
-        where = [w for w in (*target.services, None) if any(w in c.applies_to(target) for c in checks)]
-    metafunc.parametrize("smtpsec_service", where, ids=[w.value if w else "host" for w in where], indirect=True)
+        return
+    many = len(targets) > 1
+    ids = [f"{t.name}::{w.value if w else 'host'}" if many else (w.value if w else "host") for t, w in where]
+    if not checks:
+        ids = [t.name for t, _ in where]
+    metafunc.parametrize("_smtpsec_where", where, ids=ids, indirect=True)
 
 
 @pytest.fixture
-def smtpsec_service(request: pytest.FixtureRequest) -> Service | None:
-    """The service a marked test runs for, parametrised from its check markers (None: the host as a whole).
-
-    Scope: function. Type: :class:`~pytest_smtpsec.Service` or None.
-    """
-    return getattr(request, "param", None)
+def _smtpsec_where(request: pytest.FixtureRequest) -> tuple[Target | None, Service | None]:
+    if hasattr(request, "param"):
+        where: tuple[Target | None, Service | None] = request.param
+        return where
+    targets = request.config.stash[_STATE].targets
+    return (targets[0] if targets else None), None
 
 
 @pytest.fixture(autouse=True)
-def _smtpsec_marked_checks(request: pytest.FixtureRequest, smtpsec_service: Service | None) -> None:
+def _smtpsec_marked_checks(request: pytest.FixtureRequest, _smtpsec_where: tuple[Target | None, Service | None]) -> None:
     checks = _marked_checks(request.node)
     if not checks:
         return
-    service = smtpsec_service
-    target: Target = request.getfixturevalue("smtp_target")
+    target = request.getfixturevalue("smtp_target")
+    service = _smtpsec_where[1]
     _run_checks(request.node, [c for c in checks if service in c.applies_to(target)], target, service)
 
 
-# -- fixtures for users' own suites ----------------------------------------------------------------
+@pytest.fixture
+def smtp_target(_smtpsec_where: tuple[Target | None, Service | None]) -> Target:
+    """The mail host under test: ``--smtpsec-host``, or each host of ``--smtpsec-inventory`` in turn.
 
-
-@pytest.fixture(scope="session")
-def smtp_target(pytestconfig: pytest.Config) -> Target:
-    """The configured mail host (``--smtpsec-host`` and friends).
-
-    Scope: session. Type: :class:`~pytest_smtpsec.Target`. Override it in a conftest.py to test another host.
+    Scope: function (a cheap view; probes are shared for the whole run). Type: :class:`~pytest_smtpsec.Target`.
+    Override it in a conftest.py to test another host.
     """
-    target = pytestconfig.stash[_STATE].target
+    target = _smtpsec_where[0]
     if target is None:
         pytest.fail("no mail host configured: give --smtpsec-host (or the smtpsec_host ini key)", pytrace=False)
     return target
 
 
-@pytest.fixture(scope="session")
-def smtpsec_probes(pytestconfig: pytest.Config, smtp_target: Target) -> Probes:
-    """The shared probe cache of ``smtp_target``: each session runs once for the whole test run.
+@pytest.fixture
+def smtpsec_service(_smtpsec_where: tuple[Target | None, Service | None]) -> Service | None:
+    """The service a marked test runs for, parametrised from its check markers (None: the host as a whole).
 
-    Scope: session. Type: :class:`~pytest_smtpsec.probe.Probes`.
+    Scope: function. Type: :class:`~pytest_smtpsec.Service` or None.
+    """
+    return _smtpsec_where[1]
+
+
+@pytest.fixture
+def smtpsec_probes(pytestconfig: pytest.Config, smtp_target: Target) -> Probes:
+    """The shared probe cache of ``smtp_target``: each probe session runs once for the whole test run.
+
+    Scope: function (the cache behind it lives for the session). Type: :class:`~pytest_smtpsec.Probes`.
     """
     return pytestconfig.stash[_STATE].probes(smtp_target)
 
@@ -283,6 +355,19 @@ def smtp_session(request: pytest.FixtureRequest, smtp_target: Target) -> Iterato
         client.quit()
 
 
+@pytest.fixture
+def smtpsec_check(smtpsec_probes: Probes) -> Callable[[str, Service | str | None], CheckResult]:
+    """Run a named check from a test and get its :class:`~pytest_smtpsec.CheckResult` to assert on.
+
+    Scope: function. Type: ``(check: str, service: str | Service | None) -> CheckResult``.
+    """
+
+    def run(check: str, service: Service | str | None = None) -> CheckResult:
+        return CHECKS[check].run(smtpsec_probes, Service(service) if service else None)
+
+    return run
+
+
 @pytest.fixture(scope="session")
 def smtpsec_reference_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[..., Target]]:
     """Start the bundled reference sendmail: ``target = smtpsec_reference_server("secure")``.
@@ -299,16 +384,3 @@ def smtpsec_reference_server(tmp_path_factory: pytest.TempPathFactory) -> Iterat
             return as_target(pool(profile), **overrides)
 
         yield start
-
-
-@pytest.fixture
-def smtpsec_check(smtpsec_probes: Probes) -> Callable[[str, Service | str], CheckResult]:
-    """Run a named check from a test and get its :class:`~pytest_smtpsec.CheckResult` to assert on.
-
-    Scope: function. Type: ``(check: str, service: str | Service) -> CheckResult``.
-    """
-
-    def run(check: str, service: Service | str) -> CheckResult:
-        return CHECKS[check].run(smtpsec_probes, Service(service))
-
-    return run

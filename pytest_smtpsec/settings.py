@@ -20,7 +20,7 @@ class SettingsError(ValueError):
     """A bad option value or file, said in one line that names the option."""
 
 
-def _port(text: str) -> int | None:
+def parse_port(text: str) -> int | None:
     if text.strip().lower() == "off":
         return None
     try:
@@ -32,7 +32,7 @@ def _port(text: str) -> int | None:
     return port
 
 
-def _seconds(text: str) -> float:
+def parse_seconds(text: str) -> float:
     try:
         value = float(text)
     except ValueError:
@@ -42,28 +42,28 @@ def _seconds(text: str) -> float:
     return value
 
 
-def _existing_file(text: str) -> Path:
+def parse_file(text: str) -> Path:
     path = Path(text).expanduser()
     if not path.is_file():
         raise SettingsError(f"no such file: {text}")
     return path
 
 
-def _name(text: str) -> str:
+def parse_name(text: str) -> str:
     text = text.strip()
     if not text or any(c.isspace() for c in text):
         raise SettingsError(f"not a host name: {text!r}")
     return text
 
 
-def _policy(text: str) -> AuthPolicy:
+def parse_policy(text: str) -> AuthPolicy:
     try:
         return AuthPolicy(text.strip().lower())
     except ValueError:
         raise SettingsError(f"auth policy must be 'migrate' or 'enforce', not {text!r}") from None
 
 
-def _role(text: str) -> Role:
+def parse_role(text: str) -> Role:
     try:
         return Role(text.strip().lower())
     except ValueError:
@@ -74,14 +74,14 @@ def _role(text: str) -> Role:
 TLS_VERSIONS = ("TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3")
 
 
-def _tls_version(text: str) -> str:
+def parse_tls_version(text: str) -> str:
     for version in TLS_VERSIONS:
         if text.strip().lower() == version.lower():
             return version
     raise SettingsError(f"TLS version must be one of {', '.join(TLS_VERSIONS)}, not {text!r}")
 
 
-def _days(text: str) -> int:
+def parse_days(text: str) -> int:
     try:
         days = int(text)
     except ValueError:
@@ -110,19 +110,20 @@ class Option:
 
 
 OPTIONS: tuple[Option, ...] = (
-    Option("host", "mail host to check (name or address); required to run the network checks", _name),
-    Option("tls-name", "name the certificate must match (default: the host)", _name),
-    Option("smtp-port", "smtp port, or 'off' if the host offers none (default 25)", _port, 25),
-    Option("submission-port", "submission port, or 'off' (default 587)", _port, 587),
-    Option("smtps-port", "smtps (implicit TLS) port, or 'off' (default 465)", _port, 465),
-    Option("ca-file", "CA bundle to verify certificates against (default: the system store)", _existing_file),
+    Option("host", "mail host to check (name or address); required to run the network checks", parse_name),
+    Option("inventory", "TOML file listing a site's hosts with their roles (see docs/configuration.md)", parse_file),
+    Option("tls-name", "name the certificate must match (default: the host)", parse_name),
+    Option("smtp-port", "smtp port, or 'off' if the host offers none (default 25)", parse_port, 25),
+    Option("submission-port", "submission port, or 'off' (default 587)", parse_port, 587),
+    Option("smtps-port", "smtps (implicit TLS) port, or 'off' (default 465)", parse_port, 465),
+    Option("ca-file", "CA bundle to verify certificates against (default: the system store)", parse_file),
     Option("user", f"login for the AUTH and relay checks; the password comes only from ${PASSWORD_ENV}", str),
-    Option("timeout", "seconds any one network step may take (default 10)", _seconds, 10.0),
-    Option("ehlo-name", "name to send in EHLO (default pytest-smtpsec.invalid)", _name, "pytest-smtpsec.invalid"),
-    Option("auth-policy", "'enforce' (secure_auth=yes, default) or 'migrate' (cleartext AUTH only warns)", _policy, AuthPolicy.ENFORCE),
-    Option("role", "mail-server (default), submission-only, relay-only or no-mail (must not listen on 25/465/587)", _role, Role.MAIL_SERVER),
-    Option("min-tls", "oldest TLS version the server may accept (default TLSv1.2)", _tls_version, "TLSv1.2"),
-    Option("cert-warn-days", "warn when the certificate expires within this many days (default 30)", _days, 30),
+    Option("timeout", "seconds any one network step may take (default 10)", parse_seconds, 10.0),
+    Option("ehlo-name", "name to send in EHLO (default pytest-smtpsec.invalid)", parse_name, "pytest-smtpsec.invalid"),
+    Option("auth-policy", "'enforce' (secure_auth=yes, default) or 'migrate' (cleartext AUTH only warns)", parse_policy, AuthPolicy.ENFORCE),
+    Option("role", "mail-server (default), submission-only, relay-only or no-mail (must not listen on 25/465/587)", parse_role, Role.MAIL_SERVER),
+    Option("min-tls", "oldest TLS version the server may accept (default TLSv1.2)", parse_tls_version, "TLSv1.2"),
+    Option("cert-warn-days", "warn when the certificate expires within this many days (default 30)", parse_days, 30),
 )
 
 

@@ -37,8 +37,10 @@ def test_ini_keys_configure_the_target(pytester: pytest.Pytester) -> None:
         """
     )
     result = pytester.runpytest("--collect-only")
-    result.stdout.fnmatch_lines(["smtpsec: mail.test at 127.0.0.1 (submission 2587); auth policy enforce; timeout 2.5 s"])
-    result.stdout.fnmatch_lines(["*<SmtpsecItem requires_starttls_before_auth>", "*1 test collected*"])
+    result.stdout.fnmatch_lines(["smtpsec: mail.test at 127.0.0.1 (submission 2587); role mail-server; auth policy enforce; timeout 2.5 s"])
+    result.stdout.fnmatch_lines(["*<SmtpsecCollector submission>", "*<SmtpsecItem requires_starttls_before_auth>"])
+    result.stdout.no_fnmatch_line("*<SmtpsecCollector smtp>")
+    result.stdout.no_fnmatch_line("*<SmtpsecCollector smtps>")
 
 
 def test_command_line_beats_ini(pytester: pytest.Pytester) -> None:
@@ -69,7 +71,7 @@ def test_bad_values_are_usage_errors(pytester: pytest.Pytester, monkeypatch: pyt
 
 def test_suite_without_host_is_a_usage_error(pytester: pytest.Pytester) -> None:
     result = pytester.runpytest("--smtpsec")
-    result.stderr.fnmatch_lines(["*--smtpsec needs a host to check: give --smtpsec-host*"])
+    result.stderr.fnmatch_lines(["*--smtpsec needs hosts to check: give --smtpsec-host or --smtpsec-inventory*"])
     assert result.ret == pytest.ExitCode.USAGE_ERROR
 
 
