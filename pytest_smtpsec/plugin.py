@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Callable, Generator, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -48,6 +48,7 @@ class _State:
     """The built-in suites: ("smtpsec", [the --smtpsec-host target]) and (inventory file name, its hosts)."""
     probes: ProbeCache = field(default_factory=ProbeCache)
     prefetch: ThreadPoolExecutor | None = None
+    warming: dict[Target, Future[None]] = field(default_factory=dict)
 
     @property
     def targets(self) -> list[Target]:
@@ -81,10 +82,20 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[_STATE] = _State(enabled=bool(config.getoption("smtpsec") or config.getini("smtpsec")), suites=_suites(config))
     if config.stash[_STATE].enabled and not config.stash[_STATE].targets:
         raise pytest.UsageError("pytest-smtpsec: --smtpsec needs hosts to check: give --smtpsec-host or --smtpsec-inventory")
+    if config.stash[_STATE].enabled and getattr(config.option, "dist", "no") == "load":
+        config.option.dist = "loadgroup"  # keep each host on one worker: its probes are then never repeated
+    if getattr(config, "workerinput", {}).get("smtpsec_loadgroup"):
+        config.option.loadgroup = True  # xdist workers re-parse the command line, so they are told here
     if not hasattr(config, "workerinput"):
         collector = RecordCollector()
         config.pluginmanager.register(collector, "smtpsec-records")
         config.pluginmanager.register(SummaryReporter(collector), "smtpsec-summary")
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node: Any) -> None:
+    """xdist: tell each worker to group items by host when the controller chose loadgroup for us."""
+    node.workerinput["smtpsec_loadgroup"] = node.config.getvalue("dist") == "loadgroup"
 
 
 def _suites(config: pytest.Config) -> list[tuple[str, list[Target]]]:
@@ -184,8 +195,7 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     targets = list(dict.fromkeys(i.target for i in session.items if isinstance(i, SmtpsecItem)))
     if len(targets) > 1:
         state.prefetch = ThreadPoolExecutor(max_workers=min(PREFETCH_HOSTS, len(targets)), thread_name_prefix="smtpsec-probe")
-        for target in targets:
-            state.prefetch.submit(_warm, state.probes(target))
+        state.warming = {t: state.prefetch.submit(_warm, state.probes(t)) for t in targets}
 
 
 def _warm(probes: Probes) -> None:
@@ -204,12 +214,13 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 
 
 def _run_checks(item: pytest.Item, checks: list[Check], target: Target, service: Service | None) -> None:
-    probes = item.config.stash[_STATE].probes(target)
-    before = probes.connections
+    state = item.config.stash[_STATE]
+    if target in state.warming:
+        state.warming[target].result()  # the host's probes finish together, so its connection count is final
+    probes = state.probes(target)
     results = [(check, check.run(probes, service)) for check in checks]
     item.stash[_RESULTS] = results
-    connections = probes.connections - before
-    records = [Record.of(c, target, r, connections=connections if i == 0 else 0, nodeid=item.nodeid) for i, (c, r) in enumerate(results)]
+    records = [Record.of(c, target, r, connections=probes.connections, nodeid=item.nodeid) for c, r in results]
     item.stash[_RECORDS] = records
     for record in records:
         item.user_properties += [

@@ -1,0 +1,117 @@
+"""`python -m pytest_smtpsec.lab {start,stop,serve,profiles}`: the lab for shells, CI and Docker.
+
+`start` returns once the ports answer and leaves the daemon running; `serve` stays in the
+foreground until SIGTERM/SIGINT (a container's main process). Both print the target as one line
+of JSON. Errors are one line on stderr and exit status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import time
+from pathlib import Path
+from typing import NoReturn
+
+from .errors import LabError
+from .launch import log_tail
+from .profiles import PROFILES
+from .server import ReferenceServer, stop
+from .target import SERVICES
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+class _Stop(Exception):
+    """SIGTERM or SIGINT arrived."""
+
+
+def _ports(text: str) -> dict[str, int]:
+    """`25,587,465` in the order smtp, submission, smtps; 0 or a missing one means any free port."""
+    try:
+        values = [int(v) for v in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"ports must be numbers like 25,587,465, not {text!r}") from None
+    if not 1 <= len(values) <= len(SERVICES) or not all(0 <= v < 65536 for v in values):
+        raise argparse.ArgumentTypeError(f"expected up to three ports (smtp,submission,smtps), got {text!r}")
+    return dict(zip(SERVICES, values, strict=False))  # fewer values: the rest are free ports
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="python -m pytest_smtpsec.lab", description=__doc__.split("\n")[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    for name, help_text in (
+        ("start", "start in the background; print the target once the ports answer"),
+        ("serve", "run in the foreground until SIGTERM/SIGINT (Docker)"),
+    ):
+        cmd = commands.add_parser(name, help=help_text)
+        cmd.add_argument("--profile", required=True, choices=sorted(PROFILES))
+        cmd.add_argument("--state-dir", required=True, type=Path)
+        cmd.add_argument("--address", default="127.0.0.1", help="IP address to listen on (default %(default)s)")
+        cmd.add_argument("--ports", type=_ports, help="smtp,submission,smtps (default: free ports)")
+        cmd.add_argument(
+            "--no-namespace",
+            dest="namespace",
+            action="store_false",
+            help="inside a container only: write /etc/hosts etc. instead of private mounts",
+        )
+        cmd.add_argument("--timeout", type=float, default=10.0, help="seconds to wait for the ports")
+    commands.add_parser("stop", help="stop the lab of a state dir").add_argument("--state-dir", required=True, type=Path)
+    commands.add_parser("profiles", help="list the profiles and what each models")
+    return parser
+
+
+def _raise_stop(signum: int, frame: object) -> None:
+    raise _Stop
+
+
+def _serve(server: ReferenceServer) -> None:
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, _raise_stop)
+    try:
+        print(server.start().to_json(), flush=True)
+        while server.running:
+            time.sleep(0.2)
+        raise LabError(f"sendmail exited on its own: {log_tail(server.layout)}")
+    except _Stop:
+        pass
+    finally:
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, signal.SIG_IGN)  # let the cleanup finish
+        server.stop()
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        if args.command == "profiles":
+            for profile in PROFILES.values():
+                print(f"{profile.name}\t{profile.models}")
+        elif args.command == "stop":
+            if not stop(args.state_dir):
+                print(f"no lab was running in {args.state_dir}", file=sys.stderr)
+        else:
+            server = ReferenceServer(
+                args.profile,
+                args.state_dir,
+                address=args.address,
+                ports=args.ports,
+                namespace=args.namespace,
+                startup_timeout=args.timeout,
+            )
+            if args.command == "serve":
+                _serve(server)
+            else:
+                print(server.start().to_json())
+    except (LabError, OSError) as e:
+        print(f"python -m pytest_smtpsec.lab {args.command}: error: {e}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

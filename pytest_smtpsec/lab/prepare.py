@@ -1,0 +1,130 @@
+"""Fill a state directory with everything one sendmail instance reads: PKI, SASL users, mc and cf."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import secrets
+import subprocess
+from collections.abc import Mapping
+from pathlib import Path
+
+from .errors import LabError
+from .layout import Layout
+from .mc import build_cf, render_mc
+from .pki import CA, LeafCert, self_signed_cert
+from .profiles import TLS_NAME, CertSpec, Profile
+from .target import LabTarget
+
+USER = "alice"
+MAIL_TEST_IP = "127.0.0.2"  # not the clients' 127.0.0.1: sendmail puts [its own IP] into $=w, which relays
+
+_NSSWITCH = "".join(f"{db}: files\n" for db in ("passwd", "group", "shadow", "hosts", "services", "protocols"))
+_SERVICE_SWITCH = "hosts\tfiles\naliases\tfiles\npasswd\tfiles\n"
+_ALIASES = "postmaster: root\nMAILER-DAEMON: postmaster\nabuse: postmaster\n"
+
+
+def hosts_file(hostname_alias: str | None = None) -> str:
+    """Private /etc/hosts: `mail.test` must resolve, or sendmail sleeps 60 s at startup."""
+    names = " ".join(n for n in (TLS_NAME, TLS_NAME.split(".")[0], hostname_alias) if n)
+    return f"127.0.0.1\tlocalhost\n{MAIL_TEST_IP}\t{names}\n::1\tlocalhost ip6-localhost ip6-loopback\n"
+
+
+def openssl_cnf(profile: Profile) -> str:
+    return (
+        "openssl_conf = openssl_init\n[openssl_init]\nssl_conf = ssl_sect\n"
+        "[ssl_sect]\nsystem_default = system_default_sect\n[system_default_sect]\n"
+        f"MinProtocol = {profile.min_tls}\nCipherString = DEFAULT@SECLEVEL={profile.seclevel}\n"
+    )
+
+
+def sasl_conf(layout: Layout) -> str:
+    return f"pwcheck_method: auxprop\nauxprop_plugin: sasldb\nsasldb_path: {layout.sasldb}\nmech_list: PLAIN LOGIN\n"
+
+
+def _server_cert(ca: CA, spec: CertSpec, address: str) -> LeafCert:
+    names = spec.names + ((address,) if spec.add_address else ())
+    not_before = not_after = None
+    if spec.expired:
+        now = dt.datetime.now(dt.UTC)
+        not_before, not_after = now - dt.timedelta(days=60), now - dt.timedelta(days=30)
+    issue = self_signed_cert if spec.self_signed else ca.issue_cert
+    return issue(*names, key_size=spec.key_size, not_before=not_before, not_after=not_after)
+
+
+def _write(path: Path, text: str, mode: int = 0o644) -> None:
+    path.write_text(text)
+    path.chmod(mode)
+
+
+def _mkdirs(layout: Layout) -> None:
+    layout.root.mkdir(parents=True, exist_ok=True)
+    for d, mode in (
+        (layout.private, 0o700),
+        (layout.sasl, 0o700),
+        (layout.queue, 0o700),
+        (layout.etc, 0o755),
+        (layout.mail_settings, 0o755),
+    ):
+        d.mkdir(exist_ok=True)
+        d.chmod(mode)
+
+
+def _write_pki(layout: Layout, profile: Profile, address: str) -> None:
+    ca = CA()
+    server = _server_cert(ca, profile.cert, address)
+    ca.cert_pem.write_to_path(layout.cacert)
+    for cert, key in ((layout.server_cert, layout.server_key), (layout.client_cert, layout.client_key)):
+        server.cert_pem.write_to_path(cert)
+        server.private_key_pem.write_to_path(key, mode=0o400)
+
+
+def _add_sasl_user(layout: Layout, password: str) -> None:
+    layout.sasldb.unlink(missing_ok=True)
+    proc = subprocess.run(
+        ["saslpasswd2", "-p", "-c", "-f", str(layout.sasldb), "-u", TLS_NAME, USER],
+        input=password,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if proc.returncode != 0:
+        raise LabError(f"saslpasswd2 failed: {proc.stderr.strip() or proc.returncode}")
+    layout.sasldb.chmod(0o600)
+
+
+def prepare(
+    profile: Profile,
+    layout: Layout,
+    address: str,
+    ports: Mapping[str, int | None],
+    *,
+    hostname_alias: str | None = None,
+) -> LabTarget:
+    """Write the state dir from scratch (a fresh CA and password each time) and say how to reach it."""
+    mc = render_mc(profile, layout, address, ports)  # first: it rejects unusable paths
+    _mkdirs(layout)
+    password = secrets.token_urlsafe(16)
+    _write_pki(layout, profile, address)
+    _write(layout.hosts, hosts_file(hostname_alias))
+    _write(layout.nsswitch, _NSSWITCH)
+    _write(layout.service_switch, _SERVICE_SWITCH)
+    _write(layout.openssl_cnf, openssl_cnf(profile))
+    _write(layout.aliases, _ALIASES)
+    _write(layout.sasl_conf, sasl_conf(layout), 0o600)
+    _add_sasl_user(layout, password)
+    _write(layout.mc, mc)
+    build_cf(layout, keep_loopback_relay=profile.relay_without_auth)
+    target = LabTarget(
+        host=address,
+        tls_name=TLS_NAME,
+        ports=dict(ports),
+        ca_file=layout.cacert,
+        user=f"{USER}@{TLS_NAME}",
+        password=password,
+        profile=profile.name,
+    )
+    fd = os.open(layout.target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with open(fd, "w") as f:
+        f.write(target.to_json() + "\n")
+    return target

@@ -1,0 +1,91 @@
+"""Named configurations of the reference sendmail: `secure`, and one profile per misconfiguration.
+
+Each misconfigured profile differs from `secure` in exactly one respect, so that a check which must
+fail on it cannot fail for a second, accidental reason.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+TLS_NAME = "mail.test"
+
+
+@dataclass(frozen=True)
+class CertSpec:
+    """The server certificate a profile presents."""
+
+    names: tuple[str, ...] = (TLS_NAME,)
+    add_address: bool = True  # also put the listening IP into the SAN
+    self_signed: bool = False
+    expired: bool = False
+    key_size: int = 2048  # RSA
+
+
+@dataclass(frozen=True)
+class Profile:
+    name: str
+    models: str  # one line: the misconfiguration this profile models
+    auth_options: str = "A p"  # confAUTH_OPTIONS; `p`: no plaintext AUTH before TLS
+    starttls: bool = True  # offer STARTTLS on smtp and submission
+    smtps: bool = True  # listen for implicit TLS (M=s)
+    privacy_flags: str = "goaway"  # confPRIVACY_FLAGS
+    relay_without_auth: bool = False  # FEATURE(promiscuous_relay)
+    min_tls: str = "TLSv1.2"  # OpenSSL MinProtocol
+    seclevel: int = 2  # OpenSSL @SECLEVEL: 1 admits 1024-bit RSA, 0 also TLS 1.0/1.1 (SHA-1 signatures)
+    cert: CertSpec = field(default_factory=CertSpec)
+
+
+SECURE = Profile("secure", "nothing: configured the way the note asks")
+
+
+def _variant(name: str, models: str, **changes: object) -> Profile:
+    return replace(SECURE, name=name, models=models, **changes)  # type: ignore[arg-type]
+
+
+PROFILES: dict[str, Profile] = {
+    p.name: p
+    for p in (
+        SECURE,
+        _variant(
+            "cleartext-auth",
+            "AUTH offered and accepted before STARTTLS on smtp/submission (AUTH_OPTIONS without p)",
+            auth_options="A",
+        ),
+        _variant("no-smtps", "no implicit-TLS (smtps) listener", smtps=False),
+        _variant(
+            "no-starttls",
+            "STARTTLS not offered on smtp/submission (M=S); smtps still works",
+            starttls=False,
+        ),
+        _variant(
+            "self-signed",
+            "server certificate is self-signed, not issued by the CA clients trust",
+            cert=CertSpec(self_signed=True),
+        ),
+        _variant(
+            "wrong-hostname",
+            "CA-signed certificate for another name (other.test), not the server's",
+            cert=CertSpec(names=("other.test",), add_address=False),
+        ),
+        _variant("expired", "CA-signed certificate whose notAfter is in the past", cert=CertSpec(expired=True)),
+        _variant(
+            "weak-key",
+            "CA-signed certificate with a 1024-bit RSA key",
+            cert=CertSpec(key_size=1024),
+            seclevel=1,
+        ),
+        _variant(
+            "old-tls",
+            "TLS 1.0 and 1.1 accepted besides 1.2/1.3 (OpenSSL security level 0)",
+            min_tls="TLSv1",
+            seclevel=0,
+        ),
+        _variant("open-relay", "relays for unauthenticated clients", relay_without_auth=True),
+        _variant(
+            "vrfy-on",
+            "VRFY and EXPN answer, disclosing users (no novrfy/noexpn)",
+            privacy_flags="authwarnings",
+        ),
+    )
+}
