@@ -132,3 +132,20 @@ def signature_hash(cert: x509.Certificate) -> str | None:
 
 def fingerprint(cert: x509.Certificate) -> str:
     return cert.fingerprint(hashes.SHA256()).hex(":")
+
+
+def summary(chain: tuple[x509.Certificate, ...]) -> str:
+    """The chain as a person reads it: subject, issuer, names, validity, key, fingerprint, per certificate."""
+    lines = []
+    for depth, cert in enumerate(chain):
+        dns, ips = san_names(cert)
+        kind, bits = key_description(cert)
+        lines += [
+            f"certificate {depth}: {describe(cert.subject)}",
+            f"  issuer:  {describe(cert.issuer)}",
+            f"  names:   {', '.join([*dns, *map(str, ips)]) or '(no subjectAltName)'}",
+            f"  valid:   {cert.not_valid_before_utc:%Y-%m-%d} to {cert.not_valid_after_utc:%Y-%m-%d}",
+            f"  key:     {kind} {bits} bits, signed with {signature_hash(cert) or 'n/a'}",
+            f"  sha256:  {fingerprint(cert)}",
+        ]
+    return "\n".join(lines)

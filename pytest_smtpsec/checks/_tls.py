@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from cryptography import x509
 
-from ..certs import load_chain
+from ..certs import load_chain, summary
 from ..probe import Probes, SessionRecord, Step
 from ..target import Service
 from .base import NotApplicable
@@ -25,9 +25,10 @@ def tls_session(probes: Probes, service: Service) -> SessionRecord:
 
 
 def presented_chain(probes: Probes, service: Service) -> tuple[tuple[x509.Certificate, ...], str]:
-    """The chain (leaf first) and the transcript of the session that saw it; NotApplicable without TLS."""
+    """The chain (leaf first) and its description as evidence; NotApplicable without TLS."""
     session = tls_session(probes, service)
     tls = session.handshake()
     if not tls.chain:
         raise NotApplicable(f"{service.value} presented no certificate")
-    return load_chain(tls.chain), session.transcript
+    chain = load_chain(tls.chain)
+    return chain, f"{session.address} presented ({tls.version}):\n{summary(chain)}"

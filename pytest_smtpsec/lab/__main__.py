@@ -1,19 +1,22 @@
-"""`python -m pytest_smtpsec.lab {start,stop,serve,profiles}`: the lab for shells, CI and Docker.
+"""`python -m pytest_smtpsec.lab {start,stop,serve,run,profiles}`: the lab for shells, CI and Docker.
 
 `start` returns once the ports answer and leaves the daemon running; `serve` stays in the
 foreground until SIGTERM/SIGINT (a container's main process). Both print the target as one line
-of JSON. Errors are one line on stderr and exit status 2.
+of JSON. `run` starts a profile, runs `pytest --smtpsec` against it and stops it again.
+Errors are one line on stderr and exit status 2.
 """
 
 from __future__ import annotations
 
 import argparse
 import signal
+import tempfile
 import sys
 import time
 from pathlib import Path
 from typing import NoReturn
 
+from .acceptance import run_suite
 from .errors import LabError
 from .launch import log_tail
 from .profiles import PROFILES
@@ -61,6 +64,10 @@ def _parser() -> argparse.ArgumentParser:
         )
         cmd.add_argument("--timeout", type=float, default=10.0, help="seconds to wait for the ports")
     commands.add_parser("stop", help="stop the lab of a state dir").add_argument("--state-dir", required=True, type=Path)
+    run = commands.add_parser("run", help="start a profile, run `pytest --smtpsec` against it, stop it")
+    run.add_argument("--profile", default="secure", choices=sorted(PROFILES))
+    run.add_argument("--state-dir", type=Path, help="default: a temporary directory")
+    run.add_argument("pytest_args", nargs="*", help="after --: extra pytest arguments (e.g. -v, --smtpsec-html=report.html)")
     commands.add_parser("profiles", help="list the profiles and what each models")
     return parser
 
@@ -85,12 +92,20 @@ def _serve(server: ReferenceServer) -> None:
         server.stop()
 
 
+def _run(profile: str, state_dir: Path | None, pytest_args: list[str]) -> int:
+    with tempfile.TemporaryDirectory(prefix="smtpsec-lab-") as scratch, ReferenceServer(profile, state_dir or Path(scratch)) as target:
+        print(f"reference sendmail, profile {profile!r}: {target.to_json()}", flush=True)
+        return run_suite(target, pytest_args)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         if args.command == "profiles":
             for profile in PROFILES.values():
                 print(f"{profile.name}\t{profile.models}")
+        elif args.command == "run":
+            return _run(args.profile, args.state_dir, args.pytest_args)
         elif args.command == "stop":
             if not stop(args.state_dir):
                 print(f"no lab was running in {args.state_dir}", file=sys.stderr)

@@ -35,7 +35,7 @@ def render(check: Check, result: CheckResult) -> str:
         ]
     transcript = result.outcome.transcript.splitlines()
     if transcript:
-        lines += ["", "SMTP transcript (secrets masked):"]
+        lines += ["", "Evidence (SMTP transcript or certificate; secrets masked):"]
         if len(transcript) > MAX_TRANSCRIPT_LINES:
             cut = len(transcript) - MAX_TRANSCRIPT_LINES
             transcript = transcript[: MAX_TRANSCRIPT_LINES // 2] + [f"   ... {cut} lines ..."] + transcript[-MAX_TRANSCRIPT_LINES // 2 :]
