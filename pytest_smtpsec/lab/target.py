@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 SERVICES = ("smtp", "submission", "smtps")
@@ -16,7 +16,7 @@ class LabTarget:
     ports: dict[str, int | None]  # smtp, submission, smtps; None where nothing listens
     ca_file: Path  # the lab CA, the only trust anchor clients need
     user: str
-    password: str
+    password: str = field(repr=False)
     profile: str
 
     def to_json(self) -> str:
