@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import ssl
 
-from ..probe import Probes, tls_service
+from ..probe import Probes
 from ..probe.connection import probe_context
 from ..target import Service
 from ..verdict import Outcome
+from ._tls import handshake_service
 from .base import Check, NotApplicable
 
 WEAK_CLASSES = {"NULL": "eNULL", "anonymous": "aNULL", "export": "EXPORT", "RC4": "RC4", "DES": "DES", "3DES": "3DES"}
@@ -33,9 +34,7 @@ def offerable() -> tuple[list[str], list[str]]:
 
 
 def judge(probes: Probes, service: Service | None) -> Outcome:
-    where = tls_service(probes.target)
-    if where is None:
-        raise NotApplicable("no TLS service to probe")
+    where = handshake_service(probes)
     probes.session(where).handshake()  # the service must speak TLS at all before its ciphers are asked about
     can, cannot = offerable()
     if not can:

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import ssl
 
-from ..probe import Probes, tls_service
+from ..probe import Probes
 from ..probe.connection import probe_context
 from ..settings import TLS_VERSIONS
 from ..target import Service
 from ..verdict import Outcome
-from .base import Check, NotApplicable
+from ._tls import handshake_service
+from .base import Check
 
 _VERSIONS = {
     "TLSv1": ssl.TLSVersion.TLSv1,
@@ -32,9 +33,7 @@ def client_can_offer(version: str) -> bool:
 
 
 def judge(probes: Probes, service: Service | None) -> Outcome:
-    where = tls_service(probes.target)
-    if where is None:
-        raise NotApplicable("no TLS service to probe")
+    where = handshake_service(probes)
     negotiated = probes.session(where).handshake().version  # the probe session's modern handshake
     minimum = probes.target.min_tls
     too_old = [v for v in TLS_VERSIONS[: TLS_VERSIONS.index(minimum)] if client_can_offer(v)]

@@ -46,7 +46,6 @@ def render_mc(profile: Profile, layout: Layout, address: str, ports: Mapping[str
         "confDONT_PROBE_INTERFACES": "True",
         "confTO_IDENT": "0s",
         "confDELIVERY_MODE": "queue",
-        "confSMTP_LOGIN_MSG": f"$j pytest-smtpsec-{profile.name}",
         "QUEUE_DIR": layout.queue,
         "ALIAS_FILE": layout.aliases,
         "confPID_FILE": layout.pid_file,
@@ -67,6 +66,10 @@ def render_mc(profile: Profile, layout: Layout, address: str, ports: Mapping[str
         "confAUTH_OPTIONS": profile.auth_options,
         "confAUTH_REALM": TLS_NAME,
     }
+    if profile.banner is not None:
+        d["confSMTP_LOGIN_MSG"] = profile.banner.format(name=profile.name)
+    if profile.cipher_list is not None:
+        d["confCIPHER_LIST"] = profile.cipher_list
     defines = [f"define(`{k}', `{v}')dnl" for k, v in d.items()]
     lines = [
         "divert(-1)dnl",
@@ -80,12 +83,12 @@ def render_mc(profile: Profile, layout: Layout, address: str, ports: Mapping[str
         "FEATURE(`accept_unresolvable_domains')dnl",  # hosts: files only, senders never resolve
         "undefine(`confHOST_STATUS_DIRECTORY')dnl",  # debian.m4 puts it under /var/lib/sendmail
         *defines,
-        "TRUST_AUTH_MECH(`PLAIN LOGIN')dnl",
+        *(["TRUST_AUTH_MECH(`PLAIN LOGIN')dnl"] if profile.trust_auth else []),
         *(["FEATURE(`promiscuous_relay')dnl"] if profile.relay_without_auth else []),
         "FEATURE(`no_default_msa')dnl",
         _daemon("MTA", ports["smtp"] or 0, address, no_tls),
-        _daemon("MSA", ports["submission"] or 0, address, "Ea" + no_tls),
-        *([_daemon("TLSMTA", smtps, address, "s")] if (smtps := ports["smtps"]) else []),
+        _daemon("MSA", ports["submission"] or 0, address, profile.msa_modifiers + no_tls),
+        *([_daemon("TLSMTA", smtps, address, profile.smtps_modifiers)] if (smtps := ports["smtps"]) else []),
         "MAILER(`local')dnl",
         "MAILER(`smtp')dnl",
     ]

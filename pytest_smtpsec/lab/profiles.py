@@ -34,6 +34,11 @@ class Profile:
     min_tls: str = "TLSv1.2"  # OpenSSL MinProtocol
     seclevel: int = 2  # OpenSSL @SECLEVEL: 1 admits 1024-bit RSA, 0 also TLS 1.0/1.1 (SHA-1 signatures)
     cert: CertSpec = field(default_factory=CertSpec)
+    msa_modifiers: str = "Ea"  # submission daemon: E no ETRN, a AUTH required
+    trust_auth: bool = True  # TRUST_AUTH_MECH: authenticated users may relay
+    banner: str | None = "$j pytest-smtpsec-{name}"  # confSMTP_LOGIN_MSG; None: sendmail's default (with version)
+    cipher_list: str | None = None  # confCIPHER_LIST
+    smtps_modifiers: str = "s"  # smtps daemon: s = TLS at connect
 
 
 SECURE = Profile("secure", "nothing: configured the way the note asks")
@@ -87,5 +92,15 @@ PROFILES: dict[str, Profile] = {
             "VRFY and EXPN answer, disclosing users (no novrfy/noexpn)",
             privacy_flags="authwarnings",
         ),
+        _variant("submission-open", "submission (587) takes MAIL before AUTH (M=E without a)", msa_modifiers="E"),
+        _variant("no-auth-relay", "authenticated users may not relay (no TRUST_AUTH_MECH)", trust_auth=False),
+        _variant("default-banner", "sendmail's default banner, which shows its version", banner=None),
+        _variant(
+            "weak-ciphers",
+            "NULL and anonymous cipher suites accepted (confCIPHER_LIST with eNULL:aNULL)",
+            cipher_list="ALL:eNULL:aNULL:@SECLEVEL=0",
+            seclevel=0,
+        ),
+        _variant("smtps-cleartext", "the smtps port speaks cleartext SMTP (DAEMON_OPTIONS without M=s)", smtps_modifiers=""),
     )
 }

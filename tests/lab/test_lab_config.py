@@ -105,5 +105,10 @@ def test_each_profile_models_one_thing() -> None:
             "old-tls",
             "open-relay",
             "vrfy-on",
+            "submission-open",
+            "no-auth-relay",
+            "default-banner",
+            "weak-ciphers",
+            "smtps-cleartext",
         ]
     )
