@@ -16,6 +16,7 @@ import pytest
 
 from .checks import CHECKS, Check
 from .client import SmtpClient
+from .host import HOST_CHECKS, HostCheck, HostFacts
 from .inventory import load_inventory
 from .probe import ProbeCache, Probes
 from .report import failure
@@ -46,6 +47,8 @@ class _State:
     enabled: bool
     suites: list[tuple[str, list[Target]]]
     """The built-in suites: ("smtpsec", [the --smtpsec-host target]) and (inventory file name, its hosts)."""
+    host_facts: HostFacts | None = None
+    """The mail server's own host, for the host checks (``--smtpsec-host-config``)."""
     probes: ProbeCache = field(default_factory=ProbeCache)
     prefetch: ThreadPoolExecutor | None = None
     warming: dict[Target, Future[None]] = field(default_factory=dict)
@@ -56,7 +59,8 @@ class _State:
 
 
 _STATE = pytest.StashKey[_State]()
-_RESULTS = pytest.StashKey[list[tuple[Check, CheckResult]]]()
+AnyCheck = Check | HostCheck
+_RESULTS = pytest.StashKey[list[tuple[AnyCheck, CheckResult]]]()
 _CLIENTS = pytest.StashKey[list[SmtpClient]]()
 
 
@@ -76,12 +80,18 @@ def pytest_configure(config: pytest.Config) -> None:
     for check in CHECKS.values():
         where = f"once per applicable service ({', '.join(s.value for s in check.services)})" if check.services else "once per host"
         config.addinivalue_line("markers", f"{check.name}: run the {check.name} check ({check.title}) before the test, {where}.")
+    for host_check in HOST_CHECKS.values():
+        config.addinivalue_line(
+            "markers", f"{host_check.name}: run the {host_check.name} host check ({host_check.title}) before the test (--smtpsec-host-config)."
+        )
     config.addinivalue_line(
         "markers", "smtpsec(host, role, service, check): put on every built-in check, to select with -m \"smtpsec(role='no-mail')\"."
     )
-    config.stash[_STATE] = _State(enabled=bool(config.getoption("smtpsec") or config.getini("smtpsec")), suites=_suites(config))
-    if config.stash[_STATE].enabled and not config.stash[_STATE].targets:
-        raise pytest.UsageError("pytest-smtpsec: --smtpsec needs hosts to check: give --smtpsec-host or --smtpsec-inventory")
+    state = config.stash[_STATE] = _state(config)
+    if state.enabled and not state.targets and state.host_facts is None:
+        raise pytest.UsageError(
+            "pytest-smtpsec: --smtpsec needs something to check: --smtpsec-host, --smtpsec-inventory or --smtpsec-host-config"
+        )
     if config.stash[_STATE].enabled and getattr(config.option, "dist", "no") == "load":
         config.option.dist = "loadgroup"  # keep each host on one worker: its probes are then never repeated
     if getattr(config, "workerinput", {}).get("smtpsec_loadgroup"):
@@ -90,6 +100,13 @@ def pytest_configure(config: pytest.Config) -> None:
         collector = RecordCollector()
         config.pluginmanager.register(collector, "smtpsec-records")
         config.pluginmanager.register(SummaryReporter(collector), "smtpsec-summary")
+        from .report.html_report import HtmlReport
+        from .report.json_report import JsonReport
+
+        for writer in (JsonReport, HtmlReport):
+            report = writer.configured(config, collector)
+            if report is not None:
+                config.pluginmanager.register(report, f"smtpsec-{writer.label.lower()}")
 
 
 @pytest.hookimpl(optionalhook=True)
@@ -98,7 +115,7 @@ def pytest_configure_node(node: Any) -> None:
     node.workerinput["smtpsec_loadgroup"] = node.config.getvalue("dist") == "loadgroup"
 
 
-def _suites(config: pytest.Config) -> list[tuple[str, list[Target]]]:
+def _state(config: pytest.Config) -> _State:
     raw = {o.name: config.getoption(o.key) or config.getini(o.key) for o in OPTIONS}
     try:
         values = resolve(raw)
@@ -111,7 +128,13 @@ def _suites(config: pytest.Config) -> list[tuple[str, list[Target]]]:
             suites.append((inventory.name, load_inventory(inventory, timeout=values["timeout"])))
     except SettingsError as exc:
         raise pytest.UsageError(f"pytest-smtpsec: {exc}") from None
-    return suites
+    host_facts = None
+    if values["host-config"]:
+        host_facts = HostFacts.from_options(
+            values["host-config"], cf=values["sendmail-cf"], mc=values["sendmail-mc"], sendmail=values["sendmail-bin"]
+        )
+    enabled = bool(config.getoption("smtpsec") or config.getini("smtpsec"))
+    return _State(enabled=enabled, suites=suites, host_facts=host_facts)
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:
@@ -129,19 +152,35 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
 
 
 class SmtpsecCollector(pytest.Collector):
-    """A level of the built-in suite's tree: suite, host, service."""
+    """A level of the built-in suite's tree: suite, host, service; ``config`` for the host checks."""
 
-    def __init__(self, *, targets: list[Target], **kwargs: Any) -> None:
+    def __init__(self, *, targets: list[Target], host_facts: HostFacts | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.targets = targets
+        self.host_facts = host_facts
 
     def collect(self) -> list[pytest.Item | pytest.Collector]:
         if len(self.targets) == 1:  # --smtpsec-host: smtpsec::<service>::<check>
-            return list(_target_items(self, self.targets[0]))
-        return [SmtpsecCollector.from_parent(self, name=t.name, targets=[t]) for t in self.targets]
+            found: list[pytest.Item | pytest.Collector] = list(_target_items(self, self.targets[0]))
+        else:
+            found = [SmtpsecCollector.from_parent(self, name=t.name, targets=[t]) for t in self.targets]
+        if self.host_facts is not None:  # smtpsec::config::<host check>
+            level = SmtpsecCollector.from_parent(self, name="config", targets=[])
+            found += [HostCheckItem.from_parent(level, name=c.name, check=c, facts=self.host_facts) for c in HOST_CHECKS.values()]
+        return found
 
 
-class SmtpsecItem(pytest.Item):
+class _CheckItem(pytest.Item):
+    """A built-in check as a test: it runs in setup (so "could not check" is an error), settles in call."""
+
+    def runtest(self) -> None:
+        _settle(self)
+
+    def reportinfo(self) -> tuple[Any, int | None, str]:
+        return self.path, None, self.nodeid
+
+
+class SmtpsecItem(_CheckItem):
     """One check on one service of one target: probes in setup (errors), judgement in call (failures)."""
 
     def __init__(self, *, check: Check, target: Target, service: Service | None, **kwargs: Any) -> None:
@@ -157,11 +196,19 @@ class SmtpsecItem(pytest.Item):
     def setup(self) -> None:
         _run_checks(self, [self.check], self.target, self.service)
 
-    def runtest(self) -> None:
-        _settle(self)
 
-    def reportinfo(self) -> tuple[Any, int | None, str]:
-        return self.path, None, self.nodeid
+class HostCheckItem(_CheckItem):
+    """One host check on the mail server's own host (files, modes, the binary, saslauthd)."""
+
+    def __init__(self, *, check: HostCheck, facts: HostFacts, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.check = check
+        self.facts = facts
+        self.add_marker(check.name)
+        self.add_marker(pytest.mark.smtpsec(host=facts.name, role="host-config", service="config"))
+
+    def setup(self) -> None:
+        _judge(self, [(self.check, self.check.run(self.facts))], role="host-config", connections=0)
 
 
 @pytest.hookimpl(wrapper=True)
@@ -170,8 +217,10 @@ def pytest_make_collect_report(collector: pytest.Collector) -> Generator[None, p
     report = yield
     state = collector.config.stash[_STATE]
     if isinstance(collector, pytest.Session) and state.enabled and report.passed:
-        for name, targets in state.suites:
-            report.result.append(SmtpsecCollector.from_parent(collector, name=name, nodeid=name, targets=targets))
+        suites = state.suites if state.suites or state.host_facts is None else [("smtpsec", [])]
+        for index, (name, targets) in enumerate(suites):
+            facts = state.host_facts if index == 0 else None
+            report.result.append(SmtpsecCollector.from_parent(collector, name=name, nodeid=name, targets=targets, host_facts=facts))
     return report
 
 
@@ -218,9 +267,14 @@ def _run_checks(item: pytest.Item, checks: list[Check], target: Target, service:
     if target in state.warming:
         state.warming[target].result()  # the host's probes finish together, so its connection count is final
     probes = state.probes(target)
-    results = [(check, check.run(probes, service)) for check in checks]
+    results: list[tuple[AnyCheck, CheckResult]] = [(check, check.run(probes, service)) for check in checks]
+    _judge(item, results, role=target.role.value, connections=probes.connections)
+
+
+def _judge(item: pytest.Item, results: list[tuple[AnyCheck, CheckResult]], *, role: str, connections: int) -> None:
+    """Keep the results for the call phase and the reports; a check that could not run errors the setup."""
     item.stash[_RESULTS] = results
-    records = [Record.of(c, target, r, connections=probes.connections, nodeid=item.nodeid) for c, r in results]
+    records = [Record.of(c, r, role=role, connections=connections, nodeid=item.nodeid) for c, r in results]
     item.stash[_RECORDS] = records
     for record in records:
         item.user_properties += [
@@ -254,7 +308,7 @@ def _settle(item: pytest.Item) -> None:
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_runtest_call(item: pytest.Item) -> None:
-    if not isinstance(item, SmtpsecItem) and _RESULTS in item.stash:
+    if not isinstance(item, _CheckItem) and _RESULTS in item.stash:
         _settle(item)
 
 
@@ -276,6 +330,10 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
 
 def _marked_checks(node: Any) -> list[Check]:
     return [CHECKS[m.name] for m in node.iter_markers() if m.name in CHECKS]
+
+
+def _marked_host_checks(node: Any) -> list[HostCheck]:
+    return [HOST_CHECKS[m.name] for m in node.iter_markers() if m.name in HOST_CHECKS]
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
@@ -306,6 +364,10 @@ def _smtpsec_where(request: pytest.FixtureRequest) -> tuple[Target | None, Servi
 
 @pytest.fixture(autouse=True)
 def _smtpsec_marked_checks(request: pytest.FixtureRequest, _smtpsec_where: tuple[Target | None, Service | None]) -> None:
+    host_checks = _marked_host_checks(request.node)
+    if host_checks:
+        facts: HostFacts = request.getfixturevalue("smtpsec_host")
+        _judge(request.node, [(c, c.run(facts)) for c in host_checks], role="host-config", connections=0)
     checks = _marked_checks(request.node)
     if not checks:
         return
@@ -325,6 +387,27 @@ def smtp_target(_smtpsec_where: tuple[Target | None, Service | None]) -> Target:
     if target is None:
         pytest.fail("no mail host configured: give --smtpsec-host (or the smtpsec_host ini key)", pytrace=False)
     return target
+
+
+@pytest.fixture
+def smtpsec_host(pytestconfig: pytest.Config) -> HostFacts:
+    """The mail server's own host (``--smtpsec-host-config``): files, modes, sendmail's build, saslauthd.
+
+    Scope: function (facts are gathered once per run). Type: :class:`pytest_smtpsec.host.HostFacts`.
+    """
+    facts = pytestconfig.stash[_STATE].host_facts
+    if facts is None:
+        pytest.fail("no mail host to inspect: give --smtpsec-host-config=local or ssh://user@host", pytrace=False)
+    return facts
+
+
+@pytest.fixture
+def smtpsec_sendmail_cf(smtpsec_host: HostFacts) -> Any:
+    """The host's parsed ``sendmail.cf`` (``O`` options, classes): ``smtpsec_sendmail_cf.get("AuthOptions")``.
+
+    Scope: function. Type: :class:`pytest_smtpsec.host.sendmail_cf.SendmailCf`.
+    """
+    return smtpsec_host.cf
 
 
 @pytest.fixture

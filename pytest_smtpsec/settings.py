@@ -91,6 +91,24 @@ def parse_days(text: str) -> int:
     return days
 
 
+def parse_host_config(text: str) -> str:
+    """``local`` or ``ssh://[user@]host[:port]``: where the host checks look."""
+    from .host import HostConfigError, runner_for
+
+    try:
+        runner_for(text)
+    except HostConfigError as exc:
+        raise SettingsError(str(exc)) from None
+    return text
+
+
+def parse_abs_path(text: str) -> str:
+    """A path on the mail host (maybe remote), so it is not checked here, only that it is absolute."""
+    if not text.startswith("/"):
+        raise SettingsError(f"must be an absolute path on the mail host: {text!r}")
+    return text
+
+
 @dataclass(frozen=True)
 class Option:
     """``name`` gives ``--smtpsec-<name>`` and the ini key ``smtpsec_<name>``."""
@@ -124,6 +142,12 @@ OPTIONS: tuple[Option, ...] = (
     Option("role", "mail-server (default), submission-only, relay-only or no-mail (must not listen on 25/465/587)", parse_role, Role.MAIL_SERVER),
     Option("min-tls", "oldest TLS version the server may accept (default TLSv1.2)", parse_tls_version, "TLSv1.2"),
     Option("cert-warn-days", "warn when the certificate expires within this many days (default 30)", parse_days, 30),
+    Option("host-config", "run the host checks on 'local' or 'ssh://user@host' (key-based ssh)", parse_host_config),
+    Option("sendmail-cf", "sendmail.cf on the mail host (default /etc/mail/sendmail.cf)", parse_abs_path),
+    Option("sendmail-mc", "sendmail.mc on the mail host (default /etc/mail/sendmail.mc)", parse_abs_path),
+    Option("sendmail-bin", "sendmail binary on the mail host (default /usr/sbin/sendmail)", parse_abs_path),
+    Option("json", "write the results as JSON to this file (schema: docs/report-schema.json)", lambda t: Path(t).expanduser()),
+    Option("html", "write a self-contained HTML report (host × check grid) to this file", lambda t: Path(t).expanduser()),
 )
 
 

@@ -7,8 +7,6 @@ from typing import Any
 
 import pytest
 
-from ..checks import Check
-from ..target import Target
 from ..verdict import CheckResult
 
 ATTRIBUTE = "smtpsec"
@@ -34,20 +32,22 @@ class Record:
     fix: str = ""
     seconds: float = 0.0
     connections: int = 0
+    """Connections opened to the host so far in this process (the largest value is the host's total)."""
     nodeid: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
-    def of(cls, check: Check, target: Target, result: CheckResult, *, connections: int, nodeid: str) -> Record:
+    def of(cls, check: Any, result: CheckResult, *, role: str, connections: int, nodeid: str) -> Record:
+        """From a network :class:`Check` or a host check, and its result."""
         outcome = result.outcome
         return cls(
-            target=target.name,
-            role=target.role.value,
-            address=result.address or target.host,
+            target=result.target,
+            role=role,
+            address=result.address or result.target,
             service=result.service,
             check=check.name,
             title=check.title,
-            hardening=check.hardening,
+            hardening=getattr(check, "hardening", False),
             verdict=result.verdict.value,
             reason=outcome.reason,
             findings=outcome.findings,
