@@ -72,7 +72,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--smtpsec", action="store_true", default=None, help="run the built-in acceptance suite against the configured hosts")
     parser.addini("smtpsec", type="bool", default=False, help="run the built-in acceptance suite (like --smtpsec)")
     for option in OPTIONS:
-        group.addoption(option.flag, dest=option.key, default=None, metavar=option.name.split("-")[-1].upper(), help=option.help)
+        group.addoption(option.flag, dest=option.key, default=None, metavar=option.metavar or option.name.split("-")[-1].upper(), help=option.help)
         parser.addini(option.key, help=option.help, default="")
 
 

@@ -117,6 +117,7 @@ class Option:
     help: str
     parse: Callable[[str], Any]
     default: Any = None
+    metavar: str = ""
 
     @property
     def flag(self) -> str:
@@ -146,8 +147,8 @@ OPTIONS: tuple[Option, ...] = (
     Option("sendmail-cf", "sendmail.cf on the mail host (default /etc/mail/sendmail.cf)", parse_abs_path),
     Option("sendmail-mc", "sendmail.mc on the mail host (default /etc/mail/sendmail.mc)", parse_abs_path),
     Option("sendmail-bin", "sendmail binary on the mail host (default /usr/sbin/sendmail)", parse_abs_path),
-    Option("json", "write the results as JSON to this file (schema: docs/report-schema.json)", lambda t: Path(t).expanduser()),
-    Option("html", "write a self-contained HTML report (host × check grid) to this file", lambda t: Path(t).expanduser()),
+    Option("json", "write the results as JSON to this file (schema: docs/report-schema.json)", lambda t: Path(t).expanduser(), metavar="PATH"),
+    Option("html", "write a self-contained HTML report (host × check grid) to this file", lambda t: Path(t).expanduser(), metavar="PATH"),
 )
 
 

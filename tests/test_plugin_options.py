@@ -71,7 +71,7 @@ def test_bad_values_are_usage_errors(pytester: pytest.Pytester, monkeypatch: pyt
 
 def test_suite_without_host_is_a_usage_error(pytester: pytest.Pytester) -> None:
     result = pytester.runpytest("--smtpsec")
-    result.stderr.fnmatch_lines(["*--smtpsec needs hosts to check: give --smtpsec-host or --smtpsec-inventory*"])
+    result.stderr.fnmatch_lines(["*--smtpsec needs something to check: --smtpsec-host, --smtpsec-inventory or --smtpsec-host-config*"])
     assert result.ret == pytest.ExitCode.USAGE_ERROR
 
 

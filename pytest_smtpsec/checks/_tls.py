@@ -15,6 +15,8 @@ def tls_session(probes: Probes, service: Service) -> SessionRecord:
     session = probes.session(service)
     if not service.implicit_tls:
         ehlo = session.reply(Step.EHLO)
+        if ehlo is not None and not ehlo.positive:
+            session.handshake()  # raises what stopped the session: EHLO refused is "could not check"
         if ehlo is not None and ehlo.extension("STARTTLS") is None:
             raise NotApplicable(f"{service.value} offers no STARTTLS (requires_starttls_before_auth judges that)")
         starttls = session.reply(Step.STARTTLS)

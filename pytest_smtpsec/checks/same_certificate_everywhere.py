@@ -13,16 +13,22 @@ from .base import Check, NotApplicable
 def judge(probes: Probes, service: Service | None) -> Outcome:
     seen: dict[str, list[str]] = {}
     subjects: dict[str, str] = {}
+    errors: list[ProbeError] = []
     for each in probes.target.services:
         try:
             chain, _ = presented_chain(probes, each)
-        except (NotApplicable, ProbeError):
-            continue  # judged by the per-service checks
+        except NotApplicable:
+            continue  # no TLS there: judged by the per-service checks
+        except ProbeError as exc:
+            errors.append(exc)
+            continue
         print_ = fingerprint(chain[0])
         seen.setdefault(print_, []).append(each.value)
         subjects[print_] = describe(chain[0].subject)
     if len(seen) < 2:
         if sum(map(len, seen.values())) < 2:
+            if errors:
+                raise errors[0]  # could not ask: an error, not "nothing to compare"
             raise NotApplicable("fewer than two services presented a certificate")
         return Outcome.passed(f"{', '.join(next(iter(seen.values())))} present the same certificate")
     findings = [f"{', '.join(services)}: '{subjects[fp]}' (SHA-256 {fp[:23]}...)" for fp, services in seen.items()]

@@ -15,8 +15,8 @@ MAX_TRANSCRIPT_LINES = 30
 
 def render(check: Check, result: CheckResult) -> str:
     """What was expected, what the server did (masked transcript), which part of the note, how to fix it."""
-    where = f"{result.service} ({result.address})" if result.service else result.target
-    head = f"{check.name} on {result.target} {where}: {_HEADLINE.get(result.verdict, result.verdict.value.upper())}"
+    where = f" {result.service} ({result.address})" if result.service else ""
+    head = f"{check.name} on {result.target}{where}: {_HEADLINE.get(result.verdict, result.verdict.value.upper())}"
     lines = [head]
     if result.verdict is Verdict.ERROR:
         lines += [
