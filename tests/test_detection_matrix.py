@@ -8,7 +8,6 @@ no other verdict moves. The same table is generated into docs/detection-matrix.m
 from __future__ import annotations
 
 import os
-import socket
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
@@ -17,6 +16,7 @@ import pytest
 
 from pytest_smtpsec.checks import CHECKS
 from pytest_smtpsec.lab.pool import LabPool, as_target
+from pytest_smtpsec.lab.ports import free_port
 from pytest_smtpsec.probe import Probes
 from pytest_smtpsec.target import AuthPolicy, Ports, Role, Target
 
@@ -82,18 +82,12 @@ PROFILES = [
 ]  # fmt: skip
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def _scenarios(lab: LabPool, tmp: Path) -> dict[str, Target]:
     """Every scenario as a Target: real sendmail profiles, and sites put together from them."""
     labs = lab.start(PROFILES)
     targets = {name: as_target(found) for name, found in labs.items()}
     secure, wrong = targets["secure"], targets["wrong-hostname"]
-    closed = Ports(_free_port(), _free_port(), _free_port())
+    closed = Ports(free_port(), free_port(), free_port())
     both_cas = tmp / "both-cas.pem"
     both_cas.write_bytes(secure.ca_file.read_bytes() + wrong.ca_file.read_bytes())  # type: ignore[union-attr]
     mixed = replace(secure, ports=replace(secure.ports, smtps=wrong.ports.smtps), ca_file=both_cas, credentials=None)

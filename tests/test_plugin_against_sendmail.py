@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import socket
-
 import pytest
 
 from pytest_smtpsec.lab import LabTarget
 from pytest_smtpsec.lab.acceptance import suite_command
 from pytest_smtpsec.lab.pool import LabPool
+from pytest_smtpsec.lab.ports import free_port
 
 
 def _args(target: LabTarget) -> list[str]:
@@ -73,9 +72,7 @@ def test_migrate_policy_warns_and_counts_the_ports(pytester: pytest.Pytester, la
 
 
 def test_unreachable_port_is_an_error_not_a_failure(pytester: pytest.Pytester, secure: LabTarget) -> None:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        closed = sock.getsockname()[1]
+    closed = free_port()
     result = pytester.runpytest(*_args(secure), f"--smtpsec-submission-port={closed}", "-k", "submission and requires_starttls")
     result.assert_outcomes(errors=1)
     result.stdout.fnmatch_lines(
@@ -135,7 +132,9 @@ def test_markers_and_fixtures_in_a_users_suite(pytester: pytest.Pytester, secure
     assert secure.password not in result.stdout.str()
 
 
-def test_marker_fails_the_test_before_its_body_on_a_bad_server(pytester: pytest.Pytester, lab: LabPool, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_marker_fails_the_test_before_its_body_on_a_bad_server(
+    pytester: pytest.Pytester, lab: LabPool, monkeypatch: pytest.MonkeyPatch
+) -> None:
     target = lab("cleartext-auth")
     monkeypatch.setenv("SMTPSEC_PASSWORD", target.password)
     pytester.makepyfile(

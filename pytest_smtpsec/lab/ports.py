@@ -40,3 +40,11 @@ def reserved_ports(address: str, wanted: Mapping[str, int | None] | None, *, smt
             service: _bind(stack, address, wanted.get(service) or 0, service) if smtps or service != "smtps" else None
             for service in SERVICES
         }
+
+
+def free_port(address: str = "127.0.0.1") -> int:
+    """A port nothing listens on right now (for tests that need a closed port or a port to give away)."""
+    family = socket.AF_INET6 if ":" in address else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as sock:
+        sock.bind((address, 0))
+        return int(sock.getsockname()[1])

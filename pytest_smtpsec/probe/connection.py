@@ -16,9 +16,11 @@ from dataclasses import dataclass
 
 from .errors import ProbeError
 from .reply import Reply, ReplyError, ReplyReader
-from .transcript import Transcript
+from .transcript import Transcript, mask
 
 _RECV = 16384
+_TLS_RECORDS = range(0x14, 0x19)
+"""The first byte of every TLS record (change_cipher_spec .. heartbeat): anything else is not TLS."""
 
 
 @dataclass(frozen=True)
@@ -44,7 +46,11 @@ class TlsRefused(ProbeError):
 
 
 class Connection:
-    """A connected SMTP client socket with a masked transcript and per-step deadlines."""
+    """A connected SMTP client socket with a masked transcript and per-step deadlines.
+
+    The methods a command or a reply passes through set ``__tracebackhide__``: their frames hold the AUTH
+    lines, which pytest's long tracebacks and ``--showlocals`` would otherwise print in the clear.
+    """
 
     def __init__(self, sock: socket.socket, address: str, timeout: float, transcript: Transcript) -> None:
         self.address = address
@@ -92,28 +98,35 @@ class Connection:
 
     def send(self, *lines: str, shown: str | None = None, stage: str = "send") -> None:
         """Send one or more command lines in a single write; ``shown`` replaces them in the transcript."""
+        __tracebackhide__ = True
         for line in lines:
             self.transcript.sent(shown if shown is not None else line)
         self._write("".join(f"{line}\r\n" for line in lines).encode(), stage)
 
     def read_reply(self, stage: str) -> Reply:
+        __tracebackhide__ = True
         deadline = time.monotonic() + self.timeout
         while True:
             try:
                 reply = self._reader.take()
             except ReplyError as exc:
-                raise ProbeError(self.address, stage, f"garbage reply: {exc}") from None
+                seen = f": {self._seen(exc.seen)}" if exc.seen else ""
+                raise ProbeError(self.address, stage, f"garbage reply: {exc.problem}{seen}") from None
             if reply is not None:
+                # A hostile server may echo what we sent: no secret leaves this method, in a reply or an error.
+                reply = Reply(reply.code, tuple(mask(line, self.transcript.secrets) for line in reply.lines))
                 self.transcript.received(reply.render())
                 return reply
-            data = self._read(deadline, stage, waiting="a reply")
+            pending, lines = self._reader.pending, self._reader.pending_lines
+            so_far = f"{lines} lines of a multi-line reply, then " if lines else ""
+            so_far += f"{self._seen(pending)}" if pending else ("nothing more" if lines else "nothing")
+            data = self._read(deadline, stage, waiting=f"a reply (received {so_far})")
             if not data:
-                seen = self._reader.pending[:60]
-                tail = f" after {seen!r}" if seen else ""
-                raise ProbeError(self.address, stage, f"connection closed by the server{tail}")
+                raise ProbeError(self.address, stage, f"connection closed by the server (received {so_far})")
             self._reader.feed(data)
 
     def command(self, line: str, stage: str, *, shown: str | None = None) -> Reply:
+        __tracebackhide__ = True
         self.send(line, shown=shown, stage=stage)
         return self.read_reply(stage)
 
@@ -126,20 +139,24 @@ class Connection:
             self._reader = ReplyReader()
         tls = context.wrap_bio(self._incoming, self._outgoing, server_hostname=server_hostname)
         deadline = time.monotonic() + self.timeout
-        first: bytes | None = None
+        received = 0
         while True:
             try:
                 tls.do_handshake()
                 break
             except ssl.SSLWantReadError:
                 self._flush(stage)
-                data = self._recv(deadline, stage, waiting="the TLS handshake", reset=TlsRefused)
-                if first is None:
-                    first = data
-                    if data[:1].isdigit() or data[:4] in (b"HTTP", b"<htm", b"SSH-"):
-                        raise CleartextOnTls(self.address, stage, data)
+                so_far = f"{received} bytes received" if received else "nothing received"
+                data = self._recv(deadline, stage, waiting=f"the TLS handshake ({so_far})", reset=TlsRefused)
+                if not received and data and data[0] not in _TLS_RECORDS:
+                    # Not TLS at all. An SMTP reply there is the insecure case; HTTP, SSH or junk is no mail server.
+                    if data[:1].isdigit():
+                        raise CleartextOnTls(self.address, stage, data) from None
+                    seen = self._seen(data)
+                    raise ProbeError(self.address, stage, f"not a TLS server: it answered the ClientHello with {seen}") from None
                 if not data:
-                    raise TlsRefused(self.address, stage, "connection closed during the TLS handshake")
+                    raise TlsRefused(self.address, stage, f"connection closed during the TLS handshake ({so_far})") from None
+                received += len(data)
                 self._incoming.write(data)
             except ssl.SSLError as exc:
                 raise TlsRefused(self.address, stage, f"TLS handshake failed: {exc.reason or exc}") from None
@@ -152,7 +169,13 @@ class Connection:
 
     # -- bytes -----------------------------------------------------------------------------------
 
+    def _seen(self, data: bytes, limit: int = 60) -> str:
+        """Server bytes for an error message: decoded, secrets masked before the cut, quoted."""
+        text = mask(data.decode("utf-8", "replace"), self.transcript.secrets)
+        return repr(text[:limit]) + ("..." if len(text) > limit else "")
+
     def _write(self, data: bytes, stage: str) -> None:
+        __tracebackhide__ = True
         if self._tls is not None:
             self._tls.write(data)
             self._flush(stage)
@@ -161,6 +184,7 @@ class Connection:
 
     def _read(self, deadline: float, stage: str, waiting: str) -> bytes:
         """Some application bytes (b"" at end of stream), never waiting past ``deadline``."""
+        __tracebackhide__ = True
         if self._tls is None:
             return self._recv(deadline, stage, waiting)
         while True:
@@ -182,6 +206,7 @@ class Connection:
             self._sendall(data, stage)
 
     def _sendall(self, data: bytes, stage: str) -> None:
+        __tracebackhide__ = True
         self._sock.settimeout(self.timeout)
         try:
             self._sock.sendall(data)

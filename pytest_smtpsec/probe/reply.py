@@ -15,7 +15,12 @@ _ENHANCED = re.compile(r"^([245]\.\d{1,3}\.\d{1,3})\b")
 
 
 class ReplyError(ValueError):
-    """Bytes that are not an SMTP reply."""
+    """Bytes that are not an SMTP reply; ``seen`` holds them (the offending line, or its start)."""
+
+    def __init__(self, problem: str, seen: bytes = b"") -> None:
+        super().__init__(f"{problem}: {_shown(seen)}" if seen else problem)
+        self.problem = problem
+        self.seen = seen
 
 
 @dataclass(frozen=True)
@@ -81,6 +86,11 @@ class ReplyReader:
         """Bytes received but not yet part of a complete reply."""
         return self._buffer
 
+    @property
+    def pending_lines(self) -> int:
+        """Lines of a multi-line reply already parsed while its last line is still to come."""
+        return len(self._lines)
+
     def feed(self, data: bytes) -> None:
         self._buffer += data
 
@@ -90,22 +100,22 @@ class ReplyReader:
             end = self._buffer.find(b"\n")
             if end < 0:
                 if len(self._buffer) > MAX_LINE:
-                    raise ReplyError(f"reply line longer than {MAX_LINE} bytes without CRLF")
+                    raise ReplyError(f"reply line longer than {MAX_LINE} bytes without CRLF", self._buffer[:80])
                 return None
             raw, self._buffer = self._buffer[:end].rstrip(b"\r"), self._buffer[end + 1 :]
             if len(raw) > MAX_LINE:
-                raise ReplyError(f"reply line longer than {MAX_LINE} bytes")
+                raise ReplyError(f"reply line longer than {MAX_LINE} bytes", raw[:80])
             match = _LINE.match(raw)
             if not match:
-                raise ReplyError(f"not an SMTP reply: {_shown(raw)}")
+                raise ReplyError("not an SMTP reply", raw)
             code, sep, text = match.groups()
             if self._code is not None and code != self._code:
-                raise ReplyError(f"reply code changed inside a multi-line reply: {_shown(raw)}")
+                raise ReplyError("reply code changed inside a multi-line reply", raw)
             self._code = code
             self._lines.append(text.decode("utf-8", "replace"))
             if sep == b"-":
                 if len(self._lines) >= MAX_LINES:
-                    raise ReplyError(f"multi-line reply longer than {MAX_LINES} lines")
+                    raise ReplyError(f"multi-line reply longer than {MAX_LINES} lines", raw)
                 continue
             reply = Reply(int(code), tuple(self._lines))
             self._lines, self._code = [], None
@@ -124,7 +134,7 @@ def parse_reply(data: bytes) -> Reply:
     reader.feed(data)
     reply = reader.take()
     if reply is None:
-        raise ReplyError(f"incomplete reply: {_shown(data)}")
+        raise ReplyError("incomplete reply", data)
     if reader.pending:
-        raise ReplyError(f"bytes after the reply: {_shown(reader.pending)}")
+        raise ReplyError("bytes after the reply", reader.pending)
     return reply

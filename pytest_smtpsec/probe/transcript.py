@@ -20,7 +20,8 @@ def secret_forms(secret: str, user: str = "") -> tuple[str, ...]:
 def mask(text: str, secrets: tuple[str, ...]) -> str:
     """Replace every secret (longest first, so encodings go before their parts) with the mask."""
     for secret in sorted(secrets, key=len, reverse=True):
-        text = text.replace(secret, MASK)
+        if secret:  # "" would match between every character
+            text = text.replace(secret, MASK)
     return text
 
 
