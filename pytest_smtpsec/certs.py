@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import ipaddress
 import ssl
+import warnings
 from functools import lru_cache
 from pathlib import Path
 
@@ -29,7 +30,9 @@ def load_chain(der_chain: tuple[bytes, ...]) -> tuple[x509.Certificate, ...]:
 def trust_anchors(ca_file: Path | None) -> tuple[x509.Certificate, ...]:
     """The CA certificates to trust: ``ca_file``, or the system store when None."""
     path = ca_file or Path(ssl.get_default_verify_paths().cafile or "/etc/ssl/certs/ca-certificates.crt")
-    return tuple(x509.load_pem_x509_certificates(path.read_bytes()))
+    with warnings.catch_warnings():  # a few old roots in system stores are not strictly DER: not the user's concern
+        warnings.simplefilter("ignore")
+        return tuple(x509.load_pem_x509_certificates(path.read_bytes()))
 
 
 def describe(name: x509.Name) -> str:

@@ -38,6 +38,7 @@ class SmtpClient:
         return self.banner
 
     def command(self, line: str, *, shown: str | None = None) -> Reply:
+        __tracebackhide__ = True  # the frame holds the line as sent (an AUTH line carries the password)
         return self._connection().command(line, line.split(" ", 1)[0].lower(), shown=shown)
 
     def ehlo(self) -> Reply:
@@ -52,6 +53,7 @@ class SmtpClient:
 
     def login(self, user: str | None = None, password: str | None = None) -> Reply:
         """One ``AUTH PLAIN`` with the target's credentials (or those given); masked in the transcript."""
+        __tracebackhide__ = True  # the frame holds the password
         creds = self.target.credentials
         user = user if user is not None else (creds.user if creds else "")
         password = password if password is not None else (creds.password if creds else "")

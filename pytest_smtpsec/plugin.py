@@ -34,12 +34,18 @@ class SmtpsecWarning(UserWarning):
     """A check passed with a reservation (auth policy 'migrate', a certificate that expires soon)."""
 
 
-class CheckFailed(Exception):
+class CheckFailed(pytest.fail.Exception):
     """Raised in the call phase: the server does the insecure thing. Rendered as one screen, no traceback."""
 
+    def __init__(self, text: str) -> None:
+        super().__init__(text, pytrace=False)
 
-class CouldNotCheck(Exception):
-    """Raised in the setup phase: the server could not be asked. Reported as a test error."""
+
+class CouldNotCheck(pytest.fail.Exception):
+    """Raised in the setup phase: the server could not be asked. Reported as a test error, no traceback."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__(text, pytrace=False)
 
 
 @dataclass

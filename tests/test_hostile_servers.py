@@ -252,11 +252,6 @@ def test_the_injection_probe_sees_a_server_that_answers_pipelined_commands(name:
 
 
 @pytest.mark.usefixtures("matrix")
-@pytest.mark.xfail(
-    strict=True,
-    reason="session.py: the deadline is per step, so a tarpit answering each step just inside the timeout stretches "
-    "one session to ~steps x timeout (9 s at --smtpsec-timeout=1, ~90 s at the default); needs a session deadline",
-)
 def test_a_tarpit_cannot_stretch_a_check_past_its_bound() -> None:
     with fake("tarpit") as server:  # answers every command after 0.4 s
         probes = Probes(target_for(server.port, "starttls", 0.5))

@@ -129,12 +129,6 @@ def test_no_secret_leaks_from_runs_against_the_reference_server(
     assert "PASSED test_own.py::test_marked_with_a_check" in stdout
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="client.py: SmtpClient.login()/command() frames hold the password and the AUTH PLAIN line; pytest's "
-    "--tb=long and --showlocals print them when a ProbeError escapes a user's own login (fix: __tracebackhide__ "
-    "= True in those methods, as connection.py does)",
-)
 def test_no_secret_leaks_when_a_users_own_login_breaks(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
     with fake("echo_auth_garbage") as submission:
         target = [f"--smtpsec-host={HOST}", "--smtpsec-timeout=2", "--smtpsec-smtp-port=off", "--smtpsec-smtps-port=off"]

@@ -7,7 +7,7 @@ The note's test, by hand: ``telnet host 587``, ``starttls`` gives ``220 2.0.0 Re
 
 from __future__ import annotations
 
-from ..probe import Probes, Step
+from ..probe import ProbeError, Probes, Reply, SessionRecord, Step
 from ..target import AuthPolicy, Service
 from ..verdict import Outcome
 from .base import Check
@@ -19,38 +19,69 @@ def judge(probes: Probes, service: Service | None) -> Outcome:
     ehlo = session.reply(Step.EHLO)
     assert ehlo is not None
     insecure: list[str] = []
-    cleartext_auth: list[str] = []
 
-    offered = ehlo.extension("AUTH")
-    if offered is not None:
-        cleartext_auth.append(f"AUTH {offered} is offered before TLS (EHLO reply)".replace("  ", " "))
+    cleartext_auth = _cleartext_auth(session)
     auth = session.reply(Step.AUTH_BEFORE_TLS)
-    if auth is not None and auth.intermediate:
-        cleartext_auth.append(f"AUTH PLAIN before TLS was answered {auth.code}: the server takes a cleartext password")
-    elif auth is not None and not auth.permanent_failure:
+    if auth is not None and not auth.intermediate and not auth.permanent_failure:
         insecure.append(f"AUTH PLAIN before TLS was answered '{auth}', expected a 5xx refusal")
+    migrating = probes.target.auth_policy is AuthPolicy.MIGRATE
 
-    if ehlo.extension("STARTTLS") is None:
-        insecure.append("STARTTLS is not offered (EHLO reply has no STARTTLS line)")
-    else:
-        starttls = session.reply(Step.STARTTLS)
-        assert starttls is not None
-        if starttls.code != 220:
-            insecure.append(f"STARTTLS was answered '{starttls}', expected '220 2.0.0 Ready to start TLS'")
-        else:
-            session.handshake()
-            after = session.reply(Step.EHLO_TLS)
-            if after is not None and after.extension("AUTH") is None:
-                insecure.append("AUTH is not offered after STARTTLS either: users cannot log in securely")
+    try:
+        insecure += _starttls_findings(session, ehlo)
+    except ProbeError as exc:
+        if not insecure and (migrating or not cleartext_auth):
+            raise  # nothing seen that fails the check: could not check
+        insecure.append(f"STARTTLS could not be checked: {exc.reason}")
 
     if insecure:
         return Outcome.failed(insecure + cleartext_auth, transcript=session.transcript)
+    if cleartext_auth and migrating:
+        return Outcome.warned([_migration_count(probes), *cleartext_auth], transcript=session.transcript)
     if cleartext_auth:
-        if probes.target.auth_policy is AuthPolicy.MIGRATE:
-            migration = [f"tolerated by auth policy 'migrate': {cleartext_auth[0]}", *cleartext_auth[1:]]
-            return Outcome.warned(migration, transcript=session.transcript)
         return Outcome.failed(cleartext_auth, transcript=session.transcript)
     return Outcome.passed("STARTTLS offered (220); AUTH refused before TLS and offered after it", transcript=session.transcript)
+
+
+def _cleartext_auth(session: SessionRecord) -> list[str]:
+    """How this session would take a password before TLS: AUTH advertised, or a 334 to ``AUTH PLAIN``."""
+    found = []
+    ehlo, auth = session.reply(Step.EHLO), session.reply(Step.AUTH_BEFORE_TLS)
+    if ehlo is not None and (offered := ehlo.extension("AUTH")) is not None:
+        found.append(f"AUTH {offered} is offered before TLS (EHLO reply)".replace("  ", " "))
+    if auth is not None and auth.intermediate:
+        found.append(f"AUTH PLAIN before TLS was answered {auth.code}: the server takes a cleartext password")
+    return found
+
+
+def _migration_count(probes: Probes) -> str:
+    """The migration's progress: on how many of the host's cleartext ports AUTH before TLS still works."""
+    ports = [s for s in probes.target.services if not s.implicit_tls]
+    allowing = []
+    for service in ports:
+        try:
+            if _cleartext_auth(probes.session(service)):
+                allowing.append(service.value)
+        except ProbeError:
+            continue
+    return (
+        f"tolerated by auth policy 'migrate' (secure_auth=no): cleartext AUTH still allowed on "
+        f"{len(allowing)} of {len(ports)} ports ({', '.join(allowing)}); set the policy to 'enforce' when users have moved"
+    )
+
+
+def _starttls_findings(session: SessionRecord, ehlo: Reply) -> list[str]:
+    """What is wrong with STARTTLS and the view after it (raises ProbeError where the session broke)."""
+    if ehlo.extension("STARTTLS") is None:
+        return ["STARTTLS is not offered (EHLO reply has no STARTTLS line)"]
+    starttls = session.reply(Step.STARTTLS)
+    assert starttls is not None
+    if starttls.code != 220:
+        return [f"STARTTLS was answered '{starttls}', expected '220 2.0.0 Ready to start TLS'"]
+    session.handshake()
+    after = session.reply(Step.EHLO_TLS)
+    if after is not None and after.extension("AUTH") is None:
+        return ["AUTH is not offered after STARTTLS either: users cannot log in securely"]
+    return []
 
 
 CHECK = Check(

@@ -1,9 +1,9 @@
 """No NULL, anonymous, export, RC4 or (3)DES cipher suites.
 
 The stdlib's OpenSSL can still offer the NULL and anonymous suites, so those are probed with one
-handshake; RC4, DES, 3DES and export suites are compiled out of OpenSSL 3, so without the optional
-``sslyze`` scanner (``pytest-smtpsec[scan]``, which brings its own legacy OpenSSL) they are not probed,
-and the result says so.
+handshake; RC4, DES, 3DES and export suites are compiled out of OpenSSL 3, so they are not probed, and
+the result says so. With the optional scan (``pytest-smtpsec[scan]`` and ``SMTPSEC_SCAN=1``) sslyze's
+own legacy OpenSSL tries every suite instead, and any weak one accepted fails the check.
 """
 
 from __future__ import annotations
@@ -12,12 +12,28 @@ import ssl
 
 from ..probe import Probes
 from ..probe.connection import probe_context
+from ..probe.scan import TlsScan, scan_wanted, scanned
 from ..target import Service
 from ..verdict import Outcome
 from ._tls import handshake_service
 from .base import Check, NotApplicable
 
 WEAK_CLASSES = {"NULL": "eNULL", "anonymous": "aNULL", "export": "EXPORT", "RC4": "RC4", "DES": "DES", "3DES": "3DES"}
+_MARKERS = (
+    ("NULL", ("_WITH_NULL_",)),
+    ("anonymous", ("_ANON_",)),
+    ("export", ("EXPORT",)),
+    ("RC4", ("RC4",)),
+    ("3DES", ("3DES", "DES_192_EDE3")),
+    ("DES", ("DES",)),
+)
+"""How the weak classes show in IANA suite names (as the scan reports them); the first match names the class."""
+
+
+def weak_class(suite: str) -> str | None:
+    """The weak class of an IANA-named suite (``TLS_RSA_WITH_RC4_128_SHA`` -> ``RC4``), None if it is none of them."""
+    name = suite.upper()
+    return next((label for label, markers in _MARKERS if any(m in name for m in markers)), None)
 
 
 def offerable() -> tuple[list[str], list[str]]:
@@ -36,6 +52,8 @@ def offerable() -> tuple[list[str], list[str]]:
 def judge(probes: Probes, service: Service | None) -> Outcome:
     where = handshake_service(probes)
     probes.session(where).handshake()  # the service must speak TLS at all before its ciphers are asked about
+    if scan_wanted():
+        return _judge_scan(scanned(probes, where))
     can, cannot = offerable()
     if not can:
         raise NotApplicable(f"this OpenSSL can offer none of the weak suites ({', '.join(cannot)})")
@@ -48,6 +66,15 @@ def judge(probes: Probes, service: Service | None) -> Outcome:
     if cannot:
         reason += f"; not probed: {', '.join(cannot)} (compiled out of this OpenSSL; pytest-smtpsec[scan] probes them)"
     return Outcome.passed(reason)
+
+
+def _judge_scan(scan: TlsScan) -> Outcome:
+    weak = [(label, version, suite) for version, suite in scan.suites() if (label := weak_class(suite))]
+    evidence = "\n".join([scan.summary, *(f"  {version}: {', '.join(suites)}" for version, suites in scan.accepted if suites)])
+    if weak:
+        findings = [f"accepts {label} suite {suite} with {version} on {scan.service.value}" for label, version, suite in weak]
+        return Outcome.failed(findings, transcript=evidence)
+    return Outcome.passed(f"on {scan.service.value}: accepts none of the {', '.join(WEAK_CLASSES)} suites ({scan.summary})", transcript=evidence)
 
 
 CHECK = Check(

@@ -1,4 +1,9 @@
-"""No SSLv3, TLS 1.0 or 1.1: the server refuses protocols older than the policy (TLS 1.2 by default)."""
+"""No SSLv3, TLS 1.0 or 1.1: the server refuses protocols older than the policy (TLS 1.2 by default).
+
+The stdlib's OpenSSL cannot offer SSLv3 (nor, on some systems, TLS 1.0/1.1), and says so in the result;
+with the optional scan (``pytest-smtpsec[scan]`` and ``SMTPSEC_SCAN=1``) sslyze asks about every version
+from SSLv2 on instead.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +11,7 @@ import ssl
 
 from ..probe import Probes
 from ..probe.connection import probe_context
+from ..probe.scan import PROTOCOLS, TlsScan, scan_wanted, scanned
 from ..settings import TLS_VERSIONS
 from ..target import Service
 from ..verdict import Outcome
@@ -36,6 +42,8 @@ def judge(probes: Probes, service: Service | None) -> Outcome:
     where = handshake_service(probes)
     negotiated = probes.session(where).handshake().version  # the probe session's modern handshake
     minimum = probes.target.min_tls
+    if scan_wanted():
+        return _judge_scan(scanned(probes, where), negotiated, minimum)
     too_old = [v for v in TLS_VERSIONS[: TLS_VERSIONS.index(minimum)] if client_can_offer(v)]
     unprobed = ["SSLv3 (this OpenSSL has no SSLv3)"]
     unprobed += [f"{v} (this OpenSSL cannot offer it)" for v in TLS_VERSIONS[: TLS_VERSIONS.index(minimum)] if v not in too_old]
@@ -52,6 +60,17 @@ def judge(probes: Probes, service: Service | None) -> Outcome:
         return Outcome.failed(findings)
     reason = f"on {where.value}: negotiates {negotiated}; refuses {', '.join(too_old) or 'nothing older'}"
     return Outcome.passed(f"{reason}; not probed: {', '.join(unprobed)}")
+
+
+def _judge_scan(scan: TlsScan, negotiated: str, minimum: str) -> Outcome:
+    too_old = PROTOCOLS[: PROTOCOLS.index(minimum)]
+    findings = []
+    if negotiated in too_old:
+        findings.append(f"the best protocol negotiated was {negotiated}, below the policy minimum {minimum}")
+    findings += [f"accepts {v} on {scan.service.value}" for v in scan.protocols if v in too_old]
+    if findings:
+        return Outcome.failed(findings, transcript=scan.summary)
+    return Outcome.passed(f"on {scan.service.value}: negotiates {negotiated}; refuses {', '.join(too_old)} ({scan.summary})")
 
 
 def _accepts(probes: Probes, service: Service, oldest: str, newest: str) -> bool:

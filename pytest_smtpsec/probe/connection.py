@@ -1,8 +1,9 @@
 """One SMTP connection on a raw socket, TLS through ``ssl.MemoryBIO``.
 
 We drive the socket ourselves rather than through ``smtplib`` because the probes need what smtplib
-hides: a deadline per step (smtplib's socket timeout restarts on every byte, so a server that drips a
-byte a second never times out), caps on what is read, the raw bytes a server sends on 465 instead of a
+hides: one deadline for the whole session (smtplib's socket timeout restarts on every byte, so a server
+that drips a byte a second, or a tarpit that answers each command just in time, never times out), caps
+on what is read, the raw bytes a server sends on 465 instead of a
 TLS handshake, and pipelining ``STARTTLS`` with a following command in one write.
 """
 
@@ -46,15 +47,17 @@ class TlsRefused(ProbeError):
 
 
 class Connection:
-    """A connected SMTP client socket with a masked transcript and per-step deadlines.
+    """A connected SMTP client socket with a masked transcript and one deadline: ``timeout`` after connecting began.
 
     The methods a command or a reply passes through set ``__tracebackhide__``: their frames hold the AUTH
     lines, which pytest's long tracebacks and ``--showlocals`` would otherwise print in the clear.
     """
 
-    def __init__(self, sock: socket.socket, address: str, timeout: float, transcript: Transcript) -> None:
+    def __init__(self, sock: socket.socket, address: str, timeout: float, transcript: Transcript, *, deadline: float | None = None) -> None:
         self.address = address
         self.timeout = timeout
+        self.deadline = deadline if deadline is not None else time.monotonic() + timeout
+        """Every read, write and handshake of this connection ends by then, whatever the server does."""
         self.transcript = transcript
         self._sock = sock
         self._tls: ssl.SSLObject | None = None
@@ -65,6 +68,7 @@ class Connection:
     @classmethod
     def open(cls, host: str, port: int, *, timeout: float, transcript: Transcript) -> Connection:
         address = f"{host}:{port}"
+        deadline = time.monotonic() + timeout
         try:
             sock = socket.create_connection((host, port), timeout=timeout)
         except socket.gaierror as exc:
@@ -76,7 +80,7 @@ class Connection:
         except OSError as exc:
             raise ProbeError(address, "connect", exc.strerror or str(exc)) from None
         transcript.event(f"connected to {address}")
-        return cls(sock, address, timeout, transcript)
+        return cls(sock, address, timeout, transcript, deadline=deadline)
 
     @property
     def tls(self) -> bool:
@@ -105,7 +109,7 @@ class Connection:
 
     def read_reply(self, stage: str) -> Reply:
         __tracebackhide__ = True
-        deadline = time.monotonic() + self.timeout
+        deadline = self.deadline
         while True:
             try:
                 reply = self._reader.take()
@@ -138,7 +142,7 @@ class Connection:
             self.transcript.event(f"discarding {len(self._reader.pending)} cleartext bytes sent before TLS")
             self._reader = ReplyReader()
         tls = context.wrap_bio(self._incoming, self._outgoing, server_hostname=server_hostname)
-        deadline = time.monotonic() + self.timeout
+        deadline = self.deadline
         received = 0
         while True:
             try:
@@ -207,7 +211,7 @@ class Connection:
 
     def _sendall(self, data: bytes, stage: str) -> None:
         __tracebackhide__ = True
-        self._sock.settimeout(self.timeout)
+        self._sock.settimeout(max(0.001, self.deadline - time.monotonic()))
         try:
             self._sock.sendall(data)
         except TimeoutError:
