@@ -88,6 +88,16 @@ class _Lines:
         return start
 
 
+def password_variables(path: Path) -> list[str]:
+    """The environment variables an inventory takes passwords from (``password_env``), best effort."""
+    try:
+        data = tomllib.loads(path.read_text())
+    except (OSError, tomllib.TOMLDecodeError):
+        return []  # load_inventory says what is wrong with the file
+    tables = [data.get("defaults", {}), *data.get("host", [])]
+    return sorted({t["password_env"] for t in tables if isinstance(t, dict) and isinstance(t.get("password_env"), str)})
+
+
 def load_inventory(path: Path, environ: Mapping[str, str] = os.environ, *, timeout: float = 10.0) -> list[Target]:
     """The hosts of an inventory file as Targets, in file order. Raises SettingsError naming file:line."""
     try:

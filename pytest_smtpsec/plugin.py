@@ -5,6 +5,7 @@ Everything here is wiring; targets, probes and checks are plain Python usable fr
 
 from __future__ import annotations
 
+import os
 import warnings
 from collections.abc import Callable, Generator, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -17,12 +18,12 @@ import pytest
 from .checks import CHECKS, Check
 from .client import SmtpClient
 from .host import HOST_CHECKS, HostCheck, HostFacts
-from .inventory import load_inventory
+from .inventory import load_inventory, password_variables
 from .probe import ProbeCache, Probes
 from .report import failure
 from .report.records import ATTRIBUTE, Record, RecordCollector
 from .report.summary import SummaryReporter
-from .settings import OPTIONS, SettingsError, resolve, target_from
+from .settings import OPTIONS, PASSWORD_ENV, SettingsError, resolve, target_from
 from .target import Service, Target
 from .verdict import CheckResult, Verdict
 
@@ -65,6 +66,7 @@ class _State:
 
 
 _STATE = pytest.StashKey[_State]()
+_INVENTORY_KEY = "smtpsec_inventory"
 AnyCheck = Check | HostCheck
 _RESULTS = pytest.StashKey[list[tuple[AnyCheck, CheckResult]]]()
 _CLIENTS = pytest.StashKey[list[SmtpClient]]()
@@ -117,21 +119,30 @@ def pytest_configure(config: pytest.Config) -> None:
 
 @pytest.hookimpl(optionalhook=True)
 def pytest_configure_node(node: Any) -> None:
-    """xdist: tell each worker to group items by host when the controller chose loadgroup for us."""
+    """xdist: tell each worker to group items by host when the controller chose loadgroup for us, and hand
+    it the password variables the targets name (remote ``--tx ssh=`` workers do not inherit our environment;
+    execnet carries them over its ssh channel)."""
     node.workerinput["smtpsec_loadgroup"] = node.config.getvalue("dist") == "loadgroup"
+    node.workerinput["smtpsec_environ"] = {name: os.environ[name] for name in _password_variables(node.config) if name in os.environ}
+
+
+def _password_variables(config: pytest.Config) -> list[str]:
+    inventory = config.getoption(_INVENTORY_KEY) or config.getini(_INVENTORY_KEY)
+    return [PASSWORD_ENV, *(password_variables(Path(inventory)) if inventory else [])]
 
 
 def _state(config: pytest.Config) -> _State:
     raw = {o.name: config.getoption(o.key) or config.getini(o.key) for o in OPTIONS}
+    environ = {**os.environ, **getattr(config, "workerinput", {}).get("smtpsec_environ", {})}
     try:
         values = resolve(raw)
         suites = []
-        target = target_from(values)
+        target = target_from(values, environ)
         if target is not None:
             suites.append(("smtpsec", [target]))
         inventory: Path | None = values["inventory"]
         if inventory is not None:
-            suites.append((inventory.name, load_inventory(inventory, timeout=values["timeout"])))
+            suites.append((inventory.name, load_inventory(inventory, environ, timeout=values["timeout"])))
     except SettingsError as exc:
         raise pytest.UsageError(f"pytest-smtpsec: {exc}") from None
     host_facts = None

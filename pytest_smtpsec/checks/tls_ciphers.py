@@ -74,7 +74,8 @@ def _judge_scan(scan: TlsScan) -> Outcome:
     if weak:
         findings = [f"accepts {label} suite {suite} with {version} on {scan.service.value}" for label, version, suite in weak]
         return Outcome.failed(findings, transcript=evidence)
-    return Outcome.passed(f"on {scan.service.value}: accepts none of the {', '.join(WEAK_CLASSES)} suites ({scan.summary})", transcript=evidence)
+    reason = f"on {scan.service.value}: accepts none of the {', '.join(WEAK_CLASSES)} suites ({scan.summary})"
+    return Outcome.passed(reason, transcript=evidence)
 
 
 CHECK = Check(
