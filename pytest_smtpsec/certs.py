@@ -26,10 +26,16 @@ def load_chain(der_chain: tuple[bytes, ...]) -> tuple[x509.Certificate, ...]:
     return tuple(x509.load_der_x509_certificate(der) for der in der_chain)
 
 
-@lru_cache(maxsize=16)
 def trust_anchors(ca_file: Path | None) -> tuple[x509.Certificate, ...]:
-    """The CA certificates to trust: ``ca_file``, or the system store when None."""
+    """The CA certificates to trust: ``ca_file``, or the system store when None (parsed once per file version)."""
     path = ca_file or Path(ssl.get_default_verify_paths().cafile or "/etc/ssl/certs/ca-certificates.crt")
+    stat = path.stat()
+    return _load_anchors(path, stat.st_mtime_ns, stat.st_size)
+
+
+@lru_cache(maxsize=16)
+def _load_anchors(path: Path, mtime_ns: int, size: int) -> tuple[x509.Certificate, ...]:
+    """Keyed on the file's version too: a lab restarted in the same directory writes a new CA there."""
     with warnings.catch_warnings():  # a few old roots in system stores are not strictly DER: not the user's concern
         warnings.simplefilter("ignore")
         return tuple(x509.load_pem_x509_certificates(path.read_bytes()))

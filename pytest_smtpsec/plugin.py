@@ -35,14 +35,14 @@ class SmtpsecWarning(UserWarning):
     """A check passed with a reservation (auth policy 'migrate', a certificate that expires soon)."""
 
 
-class CheckFailed(pytest.fail.Exception):
+class CheckFailed(pytest.fail.Exception):  # type: ignore[misc,name-defined]  # public: pytest.fail.Exception
     """Raised in the call phase: the server does the insecure thing. Rendered as one screen, no traceback."""
 
     def __init__(self, text: str) -> None:
         super().__init__(text, pytrace=False)
 
 
-class CouldNotCheck(pytest.fail.Exception):
+class CouldNotCheck(pytest.fail.Exception):  # type: ignore[misc,name-defined]
     """Raised in the setup phase: the server could not be asked. Reported as a test error, no traceback."""
 
     def __init__(self, text: str) -> None:
@@ -80,7 +80,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--smtpsec", action="store_true", default=None, help="run the built-in acceptance suite against the configured hosts")
     parser.addini("smtpsec", type="bool", default=False, help="run the built-in acceptance suite (like --smtpsec)")
     for option in OPTIONS:
-        group.addoption(option.flag, dest=option.key, default=None, metavar=option.metavar or option.name.split("-")[-1].upper(), help=option.help)
+        metavar = option.metavar or option.name.split("-")[-1].upper()
+        group.addoption(option.flag, dest=option.key, default=None, metavar=metavar, help=option.help)
         parser.addini(option.key, help=option.help, default="")
 
 
@@ -90,7 +91,8 @@ def pytest_configure(config: pytest.Config) -> None:
         config.addinivalue_line("markers", f"{check.name}: run the {check.name} check ({check.title}) before the test, {where}.")
     for host_check in HOST_CHECKS.values():
         config.addinivalue_line(
-            "markers", f"{host_check.name}: run the {host_check.name} host check ({host_check.title}) before the test (--smtpsec-host-config)."
+            "markers",
+            f"{host_check.name}: run the {host_check.name} host check ({host_check.title}) before the test (--smtpsec-host-config).",
         )
     config.addinivalue_line(
         "markers", "smtpsec(host, role, service, check): put on every built-in check, to select with -m \"smtpsec(role='no-mail')\"."

@@ -109,6 +109,11 @@ def parse_abs_path(text: str) -> str:
     return text
 
 
+def parse_output(text: str) -> Path:
+    """A report file to write (its directory is created when the report is written)."""
+    return Path(text).expanduser()
+
+
 @dataclass(frozen=True)
 class Option:
     """``name`` gives ``--smtpsec-<name>`` and the ini key ``smtpsec_<name>``."""
@@ -139,16 +144,16 @@ OPTIONS: tuple[Option, ...] = (
     Option("user", f"login for the AUTH and relay checks; the password comes only from ${PASSWORD_ENV}", str),
     Option("timeout", "seconds any one network step may take (default 10)", parse_seconds, 10.0),
     Option("ehlo-name", "name to send in EHLO (default pytest-smtpsec.invalid)", parse_name, "pytest-smtpsec.invalid"),
-    Option("auth-policy", "'enforce' (secure_auth=yes, default) or 'migrate' (cleartext AUTH only warns)", parse_policy, AuthPolicy.ENFORCE),
-    Option("role", "mail-server (default), submission-only, relay-only or no-mail (must not listen on 25/465/587)", parse_role, Role.MAIL_SERVER),
+    Option("auth-policy", "'enforce' (secure_auth=yes, default) or 'migrate' (cleartext AUTH warns)", parse_policy, AuthPolicy.ENFORCE),
+    Option("role", "mail-server (default), submission-only, relay-only or no-mail (no 25/465/587)", parse_role, Role.MAIL_SERVER),
     Option("min-tls", "oldest TLS version the server may accept (default TLSv1.2)", parse_tls_version, "TLSv1.2"),
     Option("cert-warn-days", "warn when the certificate expires within this many days (default 30)", parse_days, 30),
     Option("host-config", "run the host checks on 'local' or 'ssh://user@host' (key-based ssh)", parse_host_config),
     Option("sendmail-cf", "sendmail.cf on the mail host (default /etc/mail/sendmail.cf)", parse_abs_path),
     Option("sendmail-mc", "sendmail.mc on the mail host (default /etc/mail/sendmail.mc)", parse_abs_path),
     Option("sendmail-bin", "sendmail binary on the mail host (default /usr/sbin/sendmail)", parse_abs_path),
-    Option("json", "write the results as JSON to this file (schema: docs/report-schema.json)", lambda t: Path(t).expanduser(), metavar="PATH"),
-    Option("html", "write a self-contained HTML report (host × check grid) to this file", lambda t: Path(t).expanduser(), metavar="PATH"),
+    Option("json", "write the results as JSON to this file (schema: docs/report-schema.json)", parse_output, metavar="PATH"),
+    Option("html", "write a self-contained HTML report (host × check grid) to this file", parse_output, metavar="PATH"),
 )
 
 

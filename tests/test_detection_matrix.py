@@ -28,6 +28,11 @@ NO_STARTTLS_SKIPS = {
     for check in ("starttls_no_injection", "certificate_trusted", "certificate_matches_host", "certificate_valid")
 } | {"submission::auth_after_tls": "skip", "submission::relay_allowed_authenticated": "skip", "host::same_certificate_everywhere": "skip"}
 
+SMTPS_AFTER_TLS = (
+    "auth_after_tls", "relay_allowed_authenticated", "certificate_trusted", "certificate_matches_host", "certificate_valid",
+    "banner_hides_version",
+)  # fmt: skip
+
 EXPECTED: dict[str, dict[str, str]] = {
     # scenario: {item: verdict} for every item whose verdict is not "pass"
     "secure": {},
@@ -59,11 +64,7 @@ EXPECTED: dict[str, dict[str, str]] = {
     "smtps-cleartext": {
         "smtps::smtps_implicit_tls": "fail",
         # the rest of the smtps port could not be checked: it never spoke TLS
-        **{
-            f"smtps::{c}": "error"
-            for c in ("auth_after_tls", "relay_allowed_authenticated", "certificate_trusted", "certificate_matches_host",
-                      "certificate_valid", "banner_hides_version")
-        },  # fmt: skip
+        **{f"smtps::{c}": "error" for c in SMTPS_AFTER_TLS},
     },
     "mixed certificates (smtps from wrong-hostname)": {
         "smtps::certificate_matches_host": "fail",

@@ -143,7 +143,8 @@ def test_the_page_renders_and_runs_only_its_own_script(report: Report, tmp_path:
     assert re.search(rf'<section class="detail open" id="{target}">', dom)  # the cell named in the URL is open
     assert re.search(rf'<a class="cell v-fail selected" href="#{target}"', dom)
     assert "data-pwned" not in dom.split("<body")[0] and "<img" not in dom
-    assert dom.count('<a class="cell v-fail') == 1 and dom.count('<a class="cell v-error') == 11  # printer.test; evil.test (EHLO refused: nothing checkable)
+    # printer.test fails; on evil.test EHLO is refused, so nothing there can be checked
+    assert dom.count('<a class="cell v-fail') == 1 and dom.count('<a class="cell v-error') == 11
 
 
 DRIVER = """<script>

@@ -45,7 +45,7 @@ def test_the_documented_shape_loads(tmp_path: Path) -> None:
     ("text", "message"),
     [
         ('[[host]]\nname = "a"\nportz = 1\n', "site.toml:3: unknown key 'portz' in [[host]]"),
-        ('[[host]]\nname = "a"\nrole = "mailserver"\n', "site.toml:3: role: role must be one of mail-server, submission-only, relay-only, no-mail"),
+        ('[[host]]\nname = "a"\nrole = "mailserver"\n', "site.toml:3: role: role must be one of mail-server, submission-only, relay-only"),
         ('[[host]]\nname = "a"\n\n[[host]]\nname = "a"\n', "site.toml:5: duplicate host name 'a' (first at line 2)"),
         ('[[host]]\nrole = "no-mail"\n', "site.toml:1: a [[host]] without a name"),
         ("[defaults]\ntimeout = 3\n", "site.toml:1: no hosts"),

@@ -31,7 +31,9 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SimulatedSite]:
 
 
 @pytest.mark.parametrize("workers", [[], ["-n", "2"]], ids=["serial", "xdist"])
-def test_site_verdicts_and_connections(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, site: SimulatedSite, workers: list[str]) -> None:
+def test_site_verdicts_and_connections(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, site: SimulatedSite, workers: list[str]
+) -> None:
     for name, value in site.environ.items():
         monkeypatch.setenv(name, value)
     pytester.path.joinpath("site.toml").write_text(site.inventory.read_text())

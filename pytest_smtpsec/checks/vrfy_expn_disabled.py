@@ -16,6 +16,9 @@ def judge(probes: Probes, service: Service | None) -> Outcome:
         reply = session.reply(step)
         if reply is not None and reply.code in (250, 251):
             findings.append(f"{step.value.upper()} postmaster disclosed a user: '{reply}'")
+    known, unknown = session.reply(Step.VRFY), session.reply(Step.VRFY_UNKNOWN)
+    if not findings and known and unknown and known.code // 100 != unknown.code // 100:
+        findings.append(f"VRFY tells users apart: postmaster got '{known}', a missing user '{unknown}'")
     if findings:
         return Outcome.failed(findings, transcript=session.transcript)
     return Outcome.passed("VRFY and EXPN disclose nothing")
@@ -25,9 +28,12 @@ CHECK = Check(
     name="vrfy_expn_disabled",
     title="VRFY and EXPN do not disclose users (hardening)",
     services=(Service.SMTP, Service.SUBMISSION),
-    expected="VRFY answers 252 or 5xx, EXPN 5xx",
+    expected="VRFY answers 252 or 5xx alike for existing and missing users, EXPN 5xx",
     note="Beside the note: user enumeration feeds the password guessing that AUTH must withstand.",
-    fix="define(`confPRIVACY_FLAGS', `authwarnings,goaway,restrictqrun')dnl   # goaway = novrfy,noexpn,...",
+    fix=(
+        "define(`confPRIVACY_FLAGS', `authwarnings,goaway,restrictqrun')dnl   # goaway = novrfy,noexpn,...\n"
+        "Postfix: disable_vrfy_command = yes; Exim: no acl_smtp_vrfy/acl_smtp_expn that accepts"
+    ),
     judge=judge,
     hardening=True,
 )

@@ -20,7 +20,8 @@ from .transcript import Transcript, secret_forms
 
 RELAY_PROBE_RECIPIENT = "smtpsec-relay-probe@example.com"
 """An address in a domain reserved by RFC 2606: relaying to it proves relaying anywhere."""
-WRONG_PASSWORD = "pytest-smtpsec-wrong-password"  # deliberately wrong
+WRONG_PASSWORD = "pytest-smtpsec-wrong-password"
+NO_SUCH_USER = "smtpsec-no-such-user-4e1f"  # deliberately wrong
 
 
 class Step(str, Enum):
@@ -31,6 +32,7 @@ class Step(str, Enum):
     AUTH_BEFORE_TLS = "auth_before_tls"
     AUTH_BEFORE_TLS_CANCEL = "auth_before_tls_cancel"
     VRFY = "vrfy"
+    VRFY_UNKNOWN = "vrfy_unknown"
     EXPN = "expn"
     MAIL_BEFORE_TLS = "mail_before_tls"
     RCPT_BEFORE_TLS = "rcpt_before_tls"
@@ -137,7 +139,11 @@ class _Dialogue:
         # the clear. 334 means the server would take a cleartext password; cancel it with "*".
         if self.ask(Step.AUTH_BEFORE_TLS, "AUTH PLAIN").intermediate:
             self.ask(Step.AUTH_BEFORE_TLS_CANCEL, "*")
-        self.ask(Step.VRFY, "VRFY postmaster")
+        # A user every server has, and one none has: a server that tells them apart discloses users, even
+        # when it never says 250 (Postfix: 252 for one, 550 for the other).
+        domain = self.target.tls_name if self.target.sni else f"[{self.target.tls_name}]"
+        self.ask(Step.VRFY, f"VRFY <postmaster@{domain}>")
+        self.ask(Step.VRFY_UNKNOWN, f"VRFY <{NO_SUCH_USER}@{domain}>")
         self.ask(Step.EXPN, "EXPN postmaster")
         self._relay_probe(Step.MAIL_BEFORE_TLS, Step.RCPT_BEFORE_TLS, sender="")
         if ehlo.extension("STARTTLS") is None:

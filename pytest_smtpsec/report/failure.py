@@ -2,8 +2,23 @@
 
 from __future__ import annotations
 
-from ..checks import Check
+from typing import Protocol
+
 from ..verdict import CheckResult, Verdict
+
+
+class Explained(Protocol):
+    """What a failure screen needs of a check (network or host): its name and the note's why and fix."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def expected(self) -> str: ...
+    @property
+    def note(self) -> str: ...
+    @property
+    def fix(self) -> str: ...
+
 
 _HEADLINE = {
     Verdict.FAIL: "INSECURE",
@@ -13,7 +28,7 @@ _HEADLINE = {
 MAX_TRANSCRIPT_LINES = 30
 
 
-def render(check: Check, result: CheckResult) -> str:
+def render(check: Explained, result: CheckResult) -> str:
     """What was expected, what the server did (masked transcript), which part of the note, how to fix it."""
     where = f" {result.service} ({result.address})" if result.service else ""
     head = f"{check.name} on {result.target}{where}: {_HEADLINE.get(result.verdict, result.verdict.value.upper())}"
@@ -38,6 +53,7 @@ def render(check: Check, result: CheckResult) -> str:
         lines += ["", "Evidence (SMTP transcript or certificate; secrets masked):"]
         if len(transcript) > MAX_TRANSCRIPT_LINES:
             cut = len(transcript) - MAX_TRANSCRIPT_LINES
-            transcript = transcript[: MAX_TRANSCRIPT_LINES // 2] + [f"   ... {cut} lines ..."] + transcript[-MAX_TRANSCRIPT_LINES // 2 :]
+            half = MAX_TRANSCRIPT_LINES // 2
+            transcript = [*transcript[:half], f"   ... {cut} lines ...", *transcript[-half:]]
         lines += [f"  {line}" for line in transcript]
     return "\n".join(lines)

@@ -1,0 +1,275 @@
+"""`MtaServer`: a real MTA from its own Debian rootfs, configured as a lab profile, on loopback.
+
+The interface is the reference sendmail's (`..server.ReferenceServer`): `start() -> LabTarget`,
+`stop()`, a context manager, everything in one state directory, and a module-level `stop(state_dir)`
+for another process. Subclasses say which rootfs, how a profile becomes config files, and which
+command runs the daemon in the foreground (it becomes PID 1 of the namespace).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import ipaddress
+import json
+import os
+import secrets
+import shutil
+import socket
+import subprocess
+import time
+from abc import ABC, abstractmethod
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+from typing import ClassVar
+
+from ..errors import LabError
+from ..layout import Layout
+from ..pki import CA, LeafCert, self_signed_cert
+from ..ports import reserved_ports
+from ..profiles import TLS_NAME, CertSpec
+from ..target import LabTarget
+from . import jail, rootfs
+from .profiles import PROFILES, MtaProfile
+
+USER = "alice"  # as the reference sendmail: logs in as alice@mail.test
+POLL = 0.01
+
+
+@dataclass(frozen=True)
+class Instance:
+    """Everything a subclass needs to write the config of one start."""
+
+    root: Path  # the extracted rootfs
+    profile: MtaProfile
+    address: str
+    ports: Mapping[str, int | None]
+    cert: LeafCert
+    user: str
+    password: str
+    other_cert: LeafCert | None = None  # what smtps presents in the mixed-certs profile
+
+    @property
+    def ipv6(self) -> bool:
+        return ":" in self.address
+
+    def write(self, rel: str, text: str | bytes, mode: int = 0o644, group: str | None = None) -> Path:
+        """Write a file into the rootfs; `group` is looked up in the rootfs's /etc/group, not the host's.
+
+        The mtime is set a minute back: Postfix re-reads a config file until it is a second old (it
+        might still be being edited), which would add up to two seconds to every start.
+        """
+        path = self.root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.unlink(missing_ok=True)
+        path.write_bytes(text.encode() if isinstance(text, str) else text)
+        path.chmod(mode)
+        past = time.time() - 60
+        os.utime(path, (past, past))
+        if group is not None:
+            os.chown(path, 0, self.gid(group))
+        return path
+
+    def gid(self, group: str) -> int:
+        for line in (self.root / "etc/group").read_text().splitlines():
+            fields = line.split(":")
+            if fields[0] == group:
+                return int(fields[2])
+        raise LabError(f"group {group} missing in {self.root}/etc/group")
+
+    def run(self, argv: list[str], input: str | None = None) -> str:
+        """A one-off command inside the rootfs (e.g. saslpasswd2), before the daemon starts."""
+        proc = jail.run(self.root, argv, hostname=TLS_NAME, timeout=30.0, input=input)
+        if proc.returncode != 0:
+            raise LabError(f"{argv[0]} failed in {self.root}: {proc.stdout.strip()[-300:]}")
+        return proc.stdout
+
+
+def server_cert(ca: CA, spec: CertSpec, address: str) -> LeafCert:
+    """The certificate of a profile, exactly as the reference sendmail's (same names, same faults)."""
+    names = spec.names + ((address,) if spec.add_address else ())
+    now = dt.datetime.now(dt.UTC)
+    validity = {"not_before": now - dt.timedelta(days=60), "not_after": now - dt.timedelta(days=30)}
+    kwargs = {"key_size": spec.key_size, **(validity if spec.expired else {})}
+    return self_signed_cert(*names, **kwargs) if spec.self_signed else ca.issue_cert(*names, **kwargs)  # type: ignore[arg-type]
+
+
+def _check_host(address: str) -> None:
+    if os.geteuid() != 0:
+        raise LabError("root is needed: the MTA runs chrooted in a private mount/UTS/PID namespace (unshare)")
+    for tool in ("unshare", "mount", "tar"):
+        if shutil.which(tool) is None:
+            raise LabError(f"{tool} not found on PATH (util-linux / tar)")
+    try:
+        loopback = ipaddress.ip_address(address).is_loopback
+    except ValueError:
+        raise LabError(f"address must be an IP address, not {address!r}") from None
+    if not loopback:
+        raise LabError(f"the lab listens on loopback only, {address} is not")
+
+
+def _accepts(address: str, port: int) -> bool:
+    try:
+        socket.create_connection((address, port), timeout=0.5).close()
+    except OSError:
+        return False
+    return True
+
+
+def _tail(path: Path, lines: int = 6) -> str:
+    try:
+        text = path.read_text(errors="replace")
+    except FileNotFoundError:
+        return ""
+    return " | ".join(line.strip() for line in text.strip().splitlines()[-lines:] if line.strip())
+
+
+class MtaServer(ABC):
+    """A real MTA configured as `profile`; its rootfs, certificates and logs live in `state_dir`."""
+
+    mta: ClassVar[str]
+    recipe: ClassVar[rootfs.Recipe]
+    logs: ClassVar[tuple[str, ...]]  # the MTA's own logs, relative to the rootfs, for error messages
+
+    def __init__(
+        self,
+        profile: str,
+        state_dir: Path | str,
+        *,
+        address: str = "127.0.0.1",
+        ports: Mapping[str, int | None] | None = None,
+        startup_timeout: float = 10.0,
+    ) -> None:
+        if profile not in PROFILES:
+            raise LabError(f"unknown {self.mta} profile {profile!r}; known: {', '.join(PROFILES)}")
+        self.profile = PROFILES[profile]
+        self.layout = Layout(Path(state_dir).absolute())
+        self.address = address
+        self.ports = ports
+        self.startup_timeout = startup_timeout
+        self.target: LabTarget | None = None
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._jail: jail.Jail | None = None
+
+    @property
+    def rootfs(self) -> Path:
+        return self.layout.root / "rootfs"
+
+    @abstractmethod
+    def configure(self, instance: Instance) -> None:
+        """Write the profile's configuration, certificate and login into the rootfs."""
+
+    @abstractmethod
+    def command(self) -> list[str]:
+        """The daemon in the foreground, as run inside the rootfs."""
+
+    def start(self) -> LabTarget:
+        """Restore the rootfs, configure it, start the daemon; return once every port accepts connections."""
+        if self._proc is not None:
+            raise LabError(f"already started ({self.layout.root})")
+        _check_host(self.address)
+        if (running := jail.Jail.load(self.layout.run)) and (running.alive or running.members()):
+            raise LabError(f"a lab is already running in {self.layout.root} (pid {running.init_pid}); stop it first")
+        self.layout.root.mkdir(parents=True, exist_ok=True)
+        rootfs.restore(self.recipe, self.rootfs)
+        with reserved_ports(self.address, self.ports, smtps=self.profile.smtps) as ports:
+            target = self._launch(ports)
+        fd = os.open(self.layout.target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with open(fd, "w") as f:
+            f.write(target.to_json() + "\n")
+        self.target = target
+        return target
+
+    def _launch(self, ports: Mapping[str, int | None]) -> LabTarget:
+        """Configure and start the daemon while `ports` are held; return once they all accept connections."""
+        ca = CA()
+        ca.cert_pem.write_to_path(self.layout.cacert)
+        target = LabTarget(
+            host=self.address,
+            tls_name=TLS_NAME,
+            ports=dict(ports),
+            ca_file=self.layout.cacert,
+            user=f"{USER}@{TLS_NAME}",
+            password=secrets.token_urlsafe(16),
+            profile=self.profile.name,
+        )
+        cert = server_cert(ca, self.profile.cert, self.address)
+        other = server_cert(ca, self.profile.cert, self.address) if self.profile.mixed_certs else None
+        self.configure(Instance(self.rootfs, self.profile, self.address, ports, cert, target.user, target.password, other))
+        self._jail, self._proc = jail.spawn(self.rootfs, self.command(), hostname=TLS_NAME, log=self.layout.daemon_log)
+        try:
+            self._jail.save(self.layout.run, server=self.mta)
+            self._wait_listening(ports)
+        except BaseException:
+            self.stop()
+            raise
+        return target
+
+    def log_tail(self) -> str:
+        """The last words of the daemon (stdout/stderr) and of the MTA's own logs, on one line."""
+        paths = [self.layout.daemon_log, *(self.rootfs / rel for rel in self.logs)]
+        return "; ".join(f"{p.name}: {t}" for p in paths if (t := _tail(p))) or "(no log output)"
+
+    def _wait_listening(self, ports: Mapping[str, int | None]) -> None:
+        assert self._proc is not None
+        pending = {port for port in ports.values() if port}
+        deadline = time.monotonic() + self.startup_timeout
+        while pending:
+            pending = {port for port in pending if not _accepts(self.address, port)}
+            if not pending:
+                return
+            if self._proc.poll() is not None:
+                raise LabError(f"{self.mta} exited with status {self._proc.returncode} before listening: {self.log_tail()}")
+            if time.monotonic() > deadline:
+                raise LabError(
+                    f"{self.mta} not listening on {self.address} port(s) {sorted(pending)} "
+                    f"after {self.startup_timeout:g}s: {self.log_tail()}"
+                )
+            time.sleep(POLL)
+
+    def pids(self) -> list[int]:
+        """Host pids of every process in the MTA's namespace, for measurements."""
+        return self._jail.members() if self._jail is not None else []
+
+    @property
+    def running(self) -> bool:
+        """Started here and the daemon has not exited."""
+        return self._proc is not None and self._proc.poll() is None
+
+    def stop(self) -> None:
+        """Stop the daemon and its namespace; safe to call twice or without start."""
+        proc, self._proc = self._proc, None
+        if proc is None:
+            return
+        try:
+            stop(self.layout.root)
+        finally:
+            proc.wait(timeout=5)
+
+    def __enter__(self) -> LabTarget:
+        return self.start()
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+        self.stop()
+
+
+def server_in(state_dir: Path | str) -> str | None:
+    """Which MTA (`postfix`, `exim`) a state dir's run record names; None if none is recorded."""
+    try:
+        server = json.loads(Layout(Path(state_dir).absolute()).run.read_text()).get("server")
+    except (FileNotFoundError, ValueError, AttributeError):
+        return None
+    return server if isinstance(server, str) else None
+
+
+def stop(state_dir: Path | str) -> bool:
+    """Stop the MTA recorded in `state_dir` (from any process); False if none was running."""
+    layout = Layout(Path(state_dir).absolute())
+    recorded = jail.Jail.load(layout.run)
+    if recorded is None:
+        return False
+    was_running = recorded.alive
+    recorded.stop()
+    layout.run.unlink(missing_ok=True)
+    return was_running
