@@ -3,7 +3,7 @@
 from .checks import CHECKS, Check
 from .client import SmtpClient
 from .probe import ProbeError, Probes
-from .target import AuthPolicy, Credentials, Ports, Service, Target
+from .target import AuthPolicy, Credentials, Ports, Role, Service, Target
 from .verdict import CheckResult, Outcome, Verdict
 
 __all__ = [
@@ -16,6 +16,7 @@ __all__ = [
     "Ports",
     "ProbeError",
     "Probes",
+    "Role",
     "Service",
     "SmtpClient",
     "Target",

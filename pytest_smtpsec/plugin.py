@@ -23,7 +23,7 @@ from .probe import ProbeCache, Probes
 from .report import failure
 from .report.records import ATTRIBUTE, Record, RecordCollector
 from .report.summary import SummaryReporter
-from .settings import OPTIONS, PASSWORD_ENV, SettingsError, resolve, target_from
+from .settings import OPTIONS, PASSWORD_ENV, Option, SettingsError, parse_file, resolve, target_from
 from .target import Service, Target
 from .verdict import CheckResult, Verdict
 
@@ -95,7 +95,7 @@ def pytest_configure(config: pytest.Config) -> None:
             f"{host_check.name}: run the {host_check.name} host check ({host_check.title}) before the test (--smtpsec-host-config).",
         )
     config.addinivalue_line(
-        "markers", "smtpsec(host, role, service, check): put on every built-in check, to select with -m \"smtpsec(role='no-mail')\"."
+        "markers", "smtpsec(host, role, service, check): on every built-in check, to select with -m \"smtpsec(role='no-mail')\"."
     )
     state = config.stash[_STATE] = _state(config)
     if state.enabled and not state.targets and state.host_facts is None:
@@ -133,8 +133,19 @@ def _password_variables(config: pytest.Config) -> list[str]:
     return [PASSWORD_ENV, *(password_variables(Path(inventory)) if inventory else [])]
 
 
+def _raw_value(config: pytest.Config, option: Option) -> str | None:
+    """The flag's text, else the ini key's; a relative file named in an ini file is relative to the rootdir."""
+    given = config.getoption(option.key)
+    if given:
+        return str(given)
+    value = str(config.getini(option.key) or "")
+    if value and option.parse is parse_file and not Path(value).expanduser().is_absolute():
+        return str(config.rootpath / value)
+    return value or None
+
+
 def _state(config: pytest.Config) -> _State:
-    raw = {o.name: config.getoption(o.key) or config.getini(o.key) for o in OPTIONS}
+    raw = {o.name: _raw_value(config, o) for o in OPTIONS}
     environ = {**os.environ, **getattr(config, "workerinput", {}).get("smtpsec_environ", {})}
     try:
         values = resolve(raw)
@@ -196,7 +207,9 @@ class _CheckItem(pytest.Item):
         _settle(self)
 
     def reportinfo(self) -> tuple[Any, int | None, str]:
-        return self.path, None, self.nodeid
+        # The name, not the node id: pytest turns the dots of a domain into "::" in -v lines, and host
+        # names have dots. Failure headlines get the whole node id in pytest_runtest_makereport.
+        return self.path, None, self.name
 
 
 class SmtpsecItem(_CheckItem):
@@ -208,7 +221,8 @@ class SmtpsecItem(_CheckItem):
         self.target = target
         self.service = service
         self.add_marker(check.name)
-        self.add_marker(pytest.mark.smtpsec(host=target.name, role=target.role.value, service=service.value if service else "host"))
+        where = service.value if service else "host"
+        self.add_marker(pytest.mark.smtpsec(host=target.name, role=target.role.value, service=where, check=check.name))
         self.add_marker(pytest.mark.xdist_group(target.name))
         self.extra_keyword_matches.add(target.role.value)
 
@@ -224,7 +238,7 @@ class HostCheckItem(_CheckItem):
         self.check = check
         self.facts = facts
         self.add_marker(check.name)
-        self.add_marker(pytest.mark.smtpsec(host=facts.name, role="host-config", service="config"))
+        self.add_marker(pytest.mark.smtpsec(host=facts.name, role="host-config", service="config", check=check.name))
 
     def setup(self) -> None:
         _judge(self, [(self.check, self.check.run(self.facts))], role="host-config", connections=0)
@@ -319,10 +333,15 @@ def _settle(item: pytest.Item) -> None:
         raise CheckFailed("\n\n".join(failed))
     for check, result in results:
         if result.verdict is Verdict.WARN:
-            warnings.warn(SmtpsecWarning(f"{check.name} on {result.target} {result.service or ''}: {result.outcome.reason}"), stacklevel=1)
+            where = f"{result.target} {result.service}" if result.service else result.target
+            warning = SmtpsecWarning(f"{check.name} on {where}: {result.outcome.reason}")
+            if item.location[1] is None:  # a built-in check: no source line, so point at the test id
+                warnings.warn_explicit(warning, SmtpsecWarning, filename=item.nodeid, lineno=0)
+            else:
+                item.warn(warning)
     skipped = [f"{c.name}: {r.outcome.reason}" for c, r in results if r.verdict is Verdict.SKIP]
     if skipped and len(skipped) == len(results):
-        pytest.skip("; ".join(skipped))
+        raise pytest.skip.Exception("; ".join(skipped), _use_item_location=True)
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -334,6 +353,8 @@ def pytest_runtest_call(item: pytest.Item) -> None:
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[None, pytest.TestReport, pytest.TestReport]:
     report = yield
+    if isinstance(item, _CheckItem):
+        report.location = (report.location[0], report.location[1], item.nodeid)  # the failure headline
     if call.excinfo is not None and isinstance(call.excinfo.value, CheckFailed | CouldNotCheck):
         report.longrepr = str(call.excinfo.value)
     if call.when == "setup" and _RECORDS in item.stash:
@@ -385,7 +406,7 @@ def _smtpsec_where(request: pytest.FixtureRequest) -> tuple[Target | None, Servi
 def _smtpsec_marked_checks(request: pytest.FixtureRequest, _smtpsec_where: tuple[Target | None, Service | None]) -> None:
     host_checks = _marked_host_checks(request.node)
     if host_checks:
-        facts: HostFacts = request.getfixturevalue("smtpsec_host")
+        facts: HostFacts = request.getfixturevalue("smtpsec_host_facts")
         _judge(request.node, [(c, c.run(facts)) for c in host_checks], role="host-config", connections=0)
     checks = _marked_checks(request.node)
     if not checks:
@@ -409,7 +430,7 @@ def smtp_target(_smtpsec_where: tuple[Target | None, Service | None]) -> Target:
 
 
 @pytest.fixture
-def smtpsec_host(pytestconfig: pytest.Config) -> HostFacts:
+def smtpsec_host_facts(pytestconfig: pytest.Config) -> HostFacts:
     """The mail server's own host (``--smtpsec-host-config``): files, modes, sendmail's build, saslauthd.
 
     Scope: function (facts are gathered once per run). Type: :class:`pytest_smtpsec.host.HostFacts`.
@@ -421,12 +442,12 @@ def smtpsec_host(pytestconfig: pytest.Config) -> HostFacts:
 
 
 @pytest.fixture
-def smtpsec_sendmail_cf(smtpsec_host: HostFacts) -> Any:
+def smtpsec_sendmail_cf(smtpsec_host_facts: HostFacts) -> Any:
     """The host's parsed ``sendmail.cf`` (``O`` options, classes): ``smtpsec_sendmail_cf.get("AuthOptions")``.
 
     Scope: function. Type: :class:`pytest_smtpsec.host.sendmail_cf.SendmailCf`.
     """
-    return smtpsec_host.cf
+    return smtpsec_host_facts.cf
 
 
 @pytest.fixture

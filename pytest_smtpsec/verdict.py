@@ -27,21 +27,22 @@ class Outcome:
     findings: tuple[str, ...] = ()
     transcript: str = ""
 
-    @classmethod
-    def passed(cls, reason: str, *, transcript: str = "") -> Outcome:
-        return cls(Verdict.PASS, reason, (), transcript)
 
-    @classmethod
-    def failed(cls, findings: list[str] | tuple[str, ...], *, transcript: str = "") -> Outcome:
-        return cls(Verdict.FAIL, findings[0], tuple(findings), transcript)
+def passed(reason: str, *, transcript: str = "") -> Outcome:
+    return Outcome(Verdict.PASS, reason, (), transcript)
 
-    @classmethod
-    def warned(cls, findings: list[str] | tuple[str, ...], *, transcript: str = "") -> Outcome:
-        return cls(Verdict.WARN, findings[0], tuple(findings), transcript)
 
-    @classmethod
-    def skipped(cls, reason: str) -> Outcome:
-        return cls(Verdict.SKIP, reason)
+def failed(findings: list[str] | tuple[str, ...], *, transcript: str = "") -> Outcome:
+    """The first finding is the reason; all of them are listed on the failure screen."""
+    return Outcome(Verdict.FAIL, findings[0], tuple(findings), transcript)
+
+
+def warned(findings: list[str] | tuple[str, ...], *, transcript: str = "") -> Outcome:
+    return Outcome(Verdict.WARN, findings[0], tuple(findings), transcript)
+
+
+def skipped(reason: str) -> Outcome:
+    return Outcome(Verdict.SKIP, reason)
 
 
 @dataclass(frozen=True)

@@ -36,7 +36,7 @@ from pytest_smtpsec.probe import Probes
 from pytest_smtpsec.report import failure
 from pytest_smtpsec.settings import OPTIONS, PASSWORD_ENV
 from pytest_smtpsec.target import AuthPolicy, Role, Service, Target
-from pytest_smtpsec.verdict import CheckResult, Outcome, Verdict
+from pytest_smtpsec.verdict import CheckResult, Verdict, failed
 
 ROOT = Path(__file__).parent.parent
 DOCS = ROOT / "docs"
@@ -708,7 +708,7 @@ def test_failure_screens_quote_the_current_registry() -> None:
         shown = regions((CHECK_PAGES / f"{check.name}.md").read_text()).get("failure")
         if shown is None or "INSECURE" not in shown:
             continue
-        stub = CheckResult(check.name, "mail.test", None, "mail.test", Outcome.failed(["stub"]))
+        stub = CheckResult(check.name, "mail.test", None, "mail.test", failed(["stub"]))
         fixed = failure.render(check, stub).split("\n", 2)[2]  # type: ignore[arg-type]
         assert fixed in shown, f"docs/checks/{check.name}.md: the captured screen is stale; run {REGENERATE}"
 

@@ -45,7 +45,7 @@ def test_a_broken_key_mode_fails_with_the_fix(pytester: pytest.Pytester, secure_
     broken.write_text(cf.replace(str(secure_files / "private" / "smtpkey.pem"), str(key)))
     result = pytester.runpytest("--smtpsec", "--smtpsec-host-config=local", f"--smtpsec-sendmail-cf={broken}", "-k", "key_files_protected")
     result.assert_outcomes(failed=1)
-    result.stdout.fnmatch_lines(["key_files_protected on local*INSECURE*", "*0644*", "Fix (sendmail.mc):", "*chmod*"])
+    result.stdout.fnmatch_lines(["key_files_protected on local*INSECURE*", "*0644*", "Fix:", "*chmod*"])
 
 
 def test_host_check_marker_and_fixtures(pytester: pytest.Pytester, secure_files: Path) -> None:
@@ -54,8 +54,8 @@ def test_host_check_marker_and_fixtures(pytester: pytest.Pytester, secure_files:
         import pytest
 
         @pytest.mark.key_matches_certificate
-        def test_pairs(smtpsec_host):
-            assert smtpsec_host.name == "local"
+        def test_pairs(smtpsec_host_facts):
+            assert smtpsec_host_facts.name == "local"
 
         def test_parsed_config(smtpsec_sendmail_cf):
             assert "p" in smtpsec_sendmail_cf.get("AuthOptions").replace(",", " ").split()

@@ -48,7 +48,7 @@ def test_cleartext_auth_fails_with_one_screen_of_evidence(pytester: pytest.Pytes
             "  - AUTH PLAIN before TLS was answered 334: the server takes a cleartext password",
             "Expected: cleartext banner; EHLO lists STARTTLS and no AUTH*",
             "The note: Ports 25 (smtp) and 587 (submission)*",
-            "Fix (sendmail.mc):",
+            "Fix:",
             "  define(`confAUTH_OPTIONS', `A p')dnl*",
             "Evidence (SMTP transcript or certificate; secrets masked):",
             "  C: AUTH PLAIN",

@@ -3,6 +3,7 @@ run from its inventory with and without xdist: the same verdicts, each host's pr
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -25,7 +26,7 @@ EXPECTED_FAILURES = {
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SimulatedSite]:
-    with SimulatedSite(tmp_path_factory.mktemp("site")) as running:
+    with SimulatedSite(tmp_path_factory.mktemp("site"), subnet=100 + os.getpid() % 100) as running:
         assert running.size >= 30
         yield running
 
@@ -49,6 +50,6 @@ def test_site_verdicts_and_connections(
 
 def test_site_inventory_reads_like_a_real_one(site: SimulatedSite) -> None:
     text = site.inventory.read_text()
-    assert 'role = "no-mail"' in text and 'address = "127.0.2.24"' in text
+    assert 'role = "no-mail"' in text and f'address = "127.{site.subnet}.2.24"' in text
     assert "password = " not in text  # credentials only by reference to the environment
     assert Path(site.inventory).name == "site.toml"

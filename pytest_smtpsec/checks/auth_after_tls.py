@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ..probe import Probes, Step
 from ..target import Service
-from ..verdict import Outcome
+from ..verdict import Outcome, failed, passed
 from ._tls import tls_session
 from .base import Check, NotApplicable
 
@@ -25,8 +25,8 @@ def judge(probes: Probes, service: Service | None) -> Outcome:
     if not right.positive:
         findings.append(f"the right password was refused: '{right}'")
     if findings:
-        return Outcome.failed(findings, transcript=session.transcript)
-    return Outcome.passed(f"login inside TLS: {right.code}; wrong password: {wrong.code}", transcript=session.transcript)
+        return failed(findings, transcript=session.transcript)
+    return passed(f"login inside TLS: {right.code}; wrong password: {wrong.code}", transcript=session.transcript)
 
 
 CHECK = Check(

@@ -6,7 +6,7 @@ import re
 
 from ..probe import Probes, Step
 from ..target import Service
-from ..verdict import Outcome
+from ..verdict import Outcome, passed, warned
 from .base import Check
 
 VERSION = re.compile(
@@ -22,8 +22,8 @@ def judge(probes: Probes, service: Service | None) -> Outcome:
     shown = [r for r in (session.reply(Step.BANNER), session.reply(Step.EHLO), session.reply(Step.EHLO_TLS)) if r]
     leaks = sorted({m.group(0).strip() for r in shown for m in VERSION.finditer(r.lines[0] if r.lines else "")})
     if leaks:
-        return Outcome.warned([f"the greeting shows a software version: {', '.join(leaks)}"], transcript=session.transcript)
-    return Outcome.passed("no software version in the banner or EHLO greeting")
+        return warned([f"the greeting shows a software version: {', '.join(leaks)}"], transcript=session.transcript)
+    return passed("no software version in the banner or EHLO greeting")
 
 
 CHECK = Check(

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from ..probe import ProbeError, Probes
 from ..target import Role, Service, Target
-from ..verdict import CheckResult, Outcome, Verdict
+from ..verdict import CheckResult, Outcome, Verdict, skipped
 
 
 class NotApplicable(Exception):
@@ -54,7 +54,7 @@ class Check:
         except ProbeError as exc:
             outcome = Outcome(Verdict.ERROR, str(exc), transcript=exc.transcript)
         except NotApplicable as exc:
-            outcome = Outcome.skipped(str(exc))
+            outcome = skipped(str(exc))
         return CheckResult(
             check=self.name,
             target=probes.target.name,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from ..certs import describe, name_matches, san_names
 from ..probe import Probes
 from ..target import Service
-from ..verdict import Outcome
+from ..verdict import Outcome, failed, passed
 from ._tls import presented_chain
 from .base import Check
 
@@ -15,10 +15,10 @@ def judge(probes: Probes, service: Service | None) -> Outcome:
     chain, transcript = presented_chain(probes, service)
     leaf, name = chain[0], probes.target.tls_name
     if name_matches(leaf, name):
-        return Outcome.passed(f"subjectAltName covers {name}")
+        return passed(f"subjectAltName covers {name}")
     dns, ips = san_names(leaf)
     listed = ", ".join([*dns, *map(str, ips)]) or f"none (subject {describe(leaf.subject)})"
-    return Outcome.failed([f"the certificate does not cover {name}; its subjectAltName lists: {listed}"], transcript=transcript)
+    return failed([f"the certificate does not cover {name}; its subjectAltName lists: {listed}"], transcript=transcript)
 
 
 CHECK = Check(

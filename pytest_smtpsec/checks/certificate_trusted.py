@@ -5,7 +5,7 @@ from __future__ import annotations
 from ..certs import chain_problem, describe, trust_anchors
 from ..probe import Probes
 from ..target import Service
-from ..verdict import Outcome
+from ..verdict import Outcome, failed, passed
 from ._tls import presented_chain
 from .base import Check
 
@@ -18,8 +18,8 @@ def judge(probes: Probes, service: Service | None) -> Outcome:
     store = str(ca_file) if ca_file else "the system store"
     problem = chain_problem(chain, anchors)
     if problem:
-        return Outcome.failed([problem, f"trusted CAs: {store}"], transcript=transcript)
-    return Outcome.passed(f"issued by '{describe(chain[0].issuer)}', trusted via {store}")
+        return failed([problem, f"trusted CAs: {store}"], transcript=transcript)
+    return passed(f"issued by '{describe(chain[0].issuer)}', trusted via {store}")
 
 
 CHECK = Check(

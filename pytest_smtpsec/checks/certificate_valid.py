@@ -7,7 +7,7 @@ import datetime as dt
 from ..certs import MIN_KEY_BITS, WEAK_HASHES, describe, key_description, signature_hash
 from ..probe import Probes
 from ..target import Service
-from ..verdict import Outcome
+from ..verdict import Outcome, failed, passed, warned
 from ._tls import presented_chain
 from .base import Check
 
@@ -29,12 +29,12 @@ def judge(probes: Probes, service: Service | None) -> Outcome:
         if digest in WEAK_HASHES and not (cert.issuer == cert.subject and cert is not leaf):
             problems.append(f"'{describe(cert.subject)}' is signed with {digest.upper()}, which can be forged")
     if problems:
-        return Outcome.failed(problems, transcript=transcript)
+        return failed(problems, transcript=transcript)
     left = leaf.not_valid_after_utc - now
     warn_days = probes.target.cert_warn_days
     if left < dt.timedelta(days=warn_days):
-        return Outcome.warned([f"expires in {left.days} days ({leaf.not_valid_after_utc:%Y-%m-%d}), within {warn_days} days"])
-    return Outcome.passed(f"valid until {leaf.not_valid_after_utc:%Y-%m-%d}; {kind} {bits} bits; {signature_hash(leaf)}")
+        return warned([f"expires in {left.days} days ({leaf.not_valid_after_utc:%Y-%m-%d}), within {warn_days} days"])
+    return passed(f"valid until {leaf.not_valid_after_utc:%Y-%m-%d}; {kind} {bits} bits; {signature_hash(leaf)}")
 
 
 CHECK = Check(

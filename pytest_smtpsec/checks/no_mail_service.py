@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ..probe import Probes
 from ..target import Role, Service
-from ..verdict import Outcome
+from ..verdict import Outcome, failed, passed
 from .base import Check
 
 
@@ -12,8 +12,8 @@ def judge(probes: Probes, service: Service | None) -> Outcome:
     states = [probes.port(port) for s in Service if (port := probes.target.ports.of(s)) is not None]
     listening = [f"port {st.port} {st.detail}" for st in states if st.open]
     if listening:
-        return Outcome.failed(listening)
-    return Outcome.passed("; ".join(f"{st.port}: {st.detail}" for st in states))
+        return failed(listening)
+    return passed("; ".join(f"{st.port}: {st.detail}" for st in states))
 
 
 CHECK = Check(

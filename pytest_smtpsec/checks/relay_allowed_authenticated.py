@@ -5,7 +5,7 @@ from __future__ import annotations
 from ..probe import Probes, Step
 from ..probe.session import RELAY_PROBE_RECIPIENT
 from ..target import Service
-from ..verdict import Outcome
+from ..verdict import Outcome, failed, passed
 from ._tls import tls_session
 from .base import Check, NotApplicable
 
@@ -21,8 +21,8 @@ def judge(probes: Probes, service: Service | None) -> Outcome:
     mail, rcpt = session.reply(Step.MAIL_AUTH), session.reply(Step.RCPT_AUTH)
     refused = rcpt or mail
     if rcpt is not None and rcpt.positive:
-        return Outcome.passed(f"RCPT to an outside domain after login: {rcpt.code}", transcript=session.transcript)
-    return Outcome.failed(
+        return passed(f"RCPT to an outside domain after login: {rcpt.code}", transcript=session.transcript)
+    return failed(
         [f"after login, relaying to <{RELAY_PROBE_RECIPIENT}> was refused: '{refused}'"], transcript=session.transcript
     )
 

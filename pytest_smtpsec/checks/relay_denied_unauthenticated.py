@@ -5,7 +5,7 @@ from __future__ import annotations
 from ..probe import Probes, Step
 from ..probe.session import RELAY_PROBE_RECIPIENT
 from ..target import Service
-from ..verdict import Outcome
+from ..verdict import Outcome, failed, passed, warned
 from .base import Check
 
 
@@ -15,17 +15,17 @@ def judge(probes: Probes, service: Service | None) -> Outcome:
     mail = session.reply(Step.MAIL_BEFORE_TLS)
     assert mail is not None
     if not mail.positive:
-        return Outcome.passed(f"refused already at MAIL FROM: {mail.code}", transcript=session.transcript)
+        return passed(f"refused already at MAIL FROM: {mail.code}", transcript=session.transcript)
     rcpt = session.reply(Step.RCPT_BEFORE_TLS)
     assert rcpt is not None
     if rcpt.positive:
-        return Outcome.failed(
+        return failed(
             [f"RCPT TO:<{RELAY_PROBE_RECIPIENT}> without login was accepted: '{rcpt}' — an open relay"],
             transcript=session.transcript,
         )
     if not rcpt.permanent_failure:
-        return Outcome.warned([f"relaying was only refused for now: '{rcpt}' (a 4xx may be greylisting)"], transcript=session.transcript)
-    return Outcome.passed(f"relaying refused: {rcpt.code} {rcpt.enhanced or ''}".rstrip(), transcript=session.transcript)
+        return warned([f"relaying was only refused for now: '{rcpt}' (a 4xx may be greylisting)"], transcript=session.transcript)
+    return passed(f"relaying refused: {rcpt.code} {rcpt.enhanced or ''}".rstrip(), transcript=session.transcript)
 
 
 CHECK = Check(

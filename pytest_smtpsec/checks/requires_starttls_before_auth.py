@@ -8,8 +8,8 @@ The note's test, by hand: ``telnet host 587``, ``starttls`` gives ``220 2.0.0 Re
 from __future__ import annotations
 
 from ..probe import ProbeError, Probes, Reply, SessionRecord, Step
-from ..target import AuthPolicy, Service
-from ..verdict import Outcome
+from ..target import AuthPolicy, Role, Service
+from ..verdict import Outcome, failed, passed, warned
 from .base import Check
 
 
@@ -34,12 +34,12 @@ def judge(probes: Probes, service: Service | None) -> Outcome:
         insecure.append(f"STARTTLS could not be checked: {exc.reason}")
 
     if insecure:
-        return Outcome.failed(insecure + cleartext_auth, transcript=session.transcript)
+        return failed(insecure + cleartext_auth, transcript=session.transcript)
     if cleartext_auth and migrating:
-        return Outcome.warned([_migration_count(probes), *cleartext_auth], transcript=session.transcript)
+        return warned([_migration_count(probes), *cleartext_auth], transcript=session.transcript)
     if cleartext_auth:
-        return Outcome.failed(cleartext_auth, transcript=session.transcript)
-    return Outcome.passed("STARTTLS offered (220); AUTH refused before TLS and offered after it", transcript=session.transcript)
+        return failed(cleartext_auth, transcript=session.transcript)
+    return passed("STARTTLS offered (220); AUTH refused before TLS and offered after it", transcript=session.transcript)
 
 
 def _cleartext_auth(session: SessionRecord) -> list[str]:
@@ -79,7 +79,8 @@ def _starttls_findings(session: SessionRecord, ehlo: Reply) -> list[str]:
         return [f"STARTTLS was answered '{starttls}', expected '220 2.0.0 Ready to start TLS'"]
     session.handshake()
     after = session.reply(Step.EHLO_TLS)
-    if after is not None and after.extension("AUTH") is None:
+    relay_only = session.target.role is Role.RELAY_ONLY  # an MX that takes no logins at all
+    if after is not None and after.extension("AUTH") is None and not relay_only:
         return ["AUTH is not offered after STARTTLS either: users cannot log in securely"]
     return []
 

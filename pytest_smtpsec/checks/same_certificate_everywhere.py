@@ -5,7 +5,7 @@ from __future__ import annotations
 from ..certs import describe, fingerprint
 from ..probe import ProbeError, Probes
 from ..target import Service
-from ..verdict import Outcome
+from ..verdict import Outcome, failed, passed
 from ._tls import presented_chain
 from .base import Check, NotApplicable
 
@@ -30,9 +30,9 @@ def judge(probes: Probes, service: Service | None) -> Outcome:
             if errors:
                 raise errors[0]  # could not ask: an error, not "nothing to compare"
             raise NotApplicable("fewer than two services presented a certificate")
-        return Outcome.passed(f"{', '.join(next(iter(seen.values())))} present the same certificate")
+        return passed(f"{', '.join(next(iter(seen.values())))} present the same certificate")
     findings = [f"{', '.join(services)}: '{subjects[fp]}' (SHA-256 {fp[:23]}...)" for fp, services in seen.items()]
-    return Outcome.failed(["the services present different certificates", *findings])
+    return failed(["the services present different certificates", *findings])
 
 
 CHECK = Check(

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from ..probe import CleartextOnTls, Probes, Step
 from ..target import Service
-from ..verdict import Outcome
+from ..verdict import Outcome, failed, passed
 from .base import Check
 
 
@@ -19,7 +19,7 @@ def judge(probes: Probes, service: Service | None) -> Outcome:
     try:
         tls = session.handshake()
     except CleartextOnTls as exc:
-        return Outcome.failed(
+        return failed(
             [f"the smtps port answered in cleartext instead of TLS: {exc.seen[:80]!r}"],
             transcript=exc.transcript,
         )
@@ -32,8 +32,8 @@ def judge(probes: Probes, service: Service | None) -> Outcome:
     if ehlo.extension("AUTH") is None:
         findings.append("AUTH is not offered inside TLS: users cannot log in on the smtps port")
     if findings:
-        return Outcome.failed(findings, transcript=session.transcript)
-    return Outcome.passed(f"TLS first ({tls.version}), then '{banner.code}' and AUTH inside TLS", transcript=session.transcript)
+        return failed(findings, transcript=session.transcript)
+    return passed(f"TLS first ({tls.version}), then '{banner.code}' and AUTH inside TLS", transcript=session.transcript)
 
 
 CHECK = Check(

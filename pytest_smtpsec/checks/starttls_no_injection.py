@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ..probe import Probes, Step
 from ..target import Service
-from ..verdict import Outcome
+from ..verdict import Outcome, failed, passed
 from .base import Check, NotApplicable
 
 
@@ -17,10 +17,10 @@ def judge(probes: Probes, service: Service | None) -> Outcome:
     session.handshake()
     injected = session.reply(Step.INJECTED)
     if injected is not None:
-        return Outcome.failed(
+        return failed(
             [f"the NOOP sent together with STARTTLS was answered inside TLS: '{injected}'"], transcript=session.transcript
         )
-    return Outcome.passed("the pipelined NOOP was discarded at STARTTLS", transcript=session.transcript)
+    return passed("the pipelined NOOP was discarded at STARTTLS", transcript=session.transcript)
 
 
 CHECK = Check(

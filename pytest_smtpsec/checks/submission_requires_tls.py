@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ..probe import Probes, Step
 from ..target import Service
-from ..verdict import Outcome
+from ..verdict import Outcome, failed, passed
 from .base import Check
 
 
@@ -14,11 +14,11 @@ def judge(probes: Probes, service: Service | None) -> Outcome:
     mail = session.reply(Step.MAIL_BEFORE_TLS)
     assert mail is not None
     if mail.positive:
-        return Outcome.failed(
+        return failed(
             [f"MAIL FROM before STARTTLS and AUTH was accepted: '{mail}' — clients may submit without TLS"],
             transcript=session.transcript,
         )
-    return Outcome.passed(f"MAIL FROM before STARTTLS+AUTH refused: {mail.code} {mail.enhanced or ''}".rstrip())
+    return passed(f"MAIL FROM before STARTTLS+AUTH refused: {mail.code} {mail.enhanced or ''}".rstrip())
 
 
 CHECK = Check(

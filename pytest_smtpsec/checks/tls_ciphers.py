@@ -14,7 +14,7 @@ from ..probe import Probes
 from ..probe.connection import probe_context
 from ..probe.scan import TlsScan, scan_wanted, scanned
 from ..target import Service
-from ..verdict import Outcome
+from ..verdict import Outcome, failed, passed
 from ._tls import handshake_service
 from .base import Check, NotApplicable
 
@@ -61,11 +61,11 @@ def judge(probes: Probes, service: Service | None) -> Outcome:
     context.set_ciphers(":".join(f"{WEAK_CLASSES[c]}" for c in can) + ":@SECLEVEL=0")
     answer = probes.handshake(where, "weak ciphers: " + ", ".join(can), context)
     if answer.accepted:
-        return Outcome.failed([f"accepts a weak cipher suite on {where.value}: {answer.detail}"], transcript=answer.transcript)
+        return failed([f"accepts a weak cipher suite on {where.value}: {answer.detail}"], transcript=answer.transcript)
     reason = f"on {where.value}: refuses {', '.join(can)} suites"
     if cannot:
         reason += f"; not probed: {', '.join(cannot)} (compiled out of this OpenSSL; pytest-smtpsec[scan] probes them)"
-    return Outcome.passed(reason)
+    return passed(reason)
 
 
 def _judge_scan(scan: TlsScan) -> Outcome:
@@ -73,9 +73,9 @@ def _judge_scan(scan: TlsScan) -> Outcome:
     evidence = "\n".join([scan.summary, *(f"  {version}: {', '.join(suites)}" for version, suites in scan.accepted if suites)])
     if weak:
         findings = [f"accepts {label} suite {suite} with {version} on {scan.service.value}" for label, version, suite in weak]
-        return Outcome.failed(findings, transcript=evidence)
+        return failed(findings, transcript=evidence)
     reason = f"on {scan.service.value}: accepts none of the {', '.join(WEAK_CLASSES)} suites ({scan.summary})"
-    return Outcome.passed(reason, transcript=evidence)
+    return passed(reason, transcript=evidence)
 
 
 CHECK = Check(

@@ -14,7 +14,7 @@ from ..probe.connection import probe_context
 from ..probe.scan import PROTOCOLS, TlsScan, scan_wanted, scanned
 from ..settings import TLS_VERSIONS
 from ..target import Service
-from ..verdict import Outcome
+from ..verdict import Outcome, failed, passed
 from ._tls import handshake_service
 from .base import Check
 
@@ -57,9 +57,9 @@ def judge(probes: Probes, service: Service | None) -> Outcome:
         accepted = [v for v in too_old if _accepts(probes, where, v, v)]
     findings += [f"accepts {v} on {where.value}" for v in accepted]
     if findings:
-        return Outcome.failed(findings)
+        return failed(findings)
     reason = f"on {where.value}: negotiates {negotiated}; refuses {', '.join(too_old) or 'nothing older'}"
-    return Outcome.passed(f"{reason}; not probed: {', '.join(unprobed)}")
+    return passed(f"{reason}; not probed: {', '.join(unprobed)}")
 
 
 def _judge_scan(scan: TlsScan, negotiated: str, minimum: str) -> Outcome:
@@ -69,8 +69,8 @@ def _judge_scan(scan: TlsScan, negotiated: str, minimum: str) -> Outcome:
         findings.append(f"the best protocol negotiated was {negotiated}, below the policy minimum {minimum}")
     findings += [f"accepts {v} on {scan.service.value}" for v in scan.protocols if v in too_old]
     if findings:
-        return Outcome.failed(findings, transcript=scan.summary)
-    return Outcome.passed(f"on {scan.service.value}: negotiates {negotiated}; refuses {', '.join(too_old)} ({scan.summary})")
+        return failed(findings, transcript=scan.summary)
+    return passed(f"on {scan.service.value}: negotiates {negotiated}; refuses {', '.join(too_old)} ({scan.summary})")
 
 
 def _accepts(probes: Probes, service: Service, oldest: str, newest: str) -> bool:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ..probe import Probes, Step
 from ..target import Service
-from ..verdict import Outcome
+from ..verdict import Outcome, failed, passed
 from .base import Check
 
 
@@ -20,8 +20,8 @@ def judge(probes: Probes, service: Service | None) -> Outcome:
     if not findings and known and unknown and known.code // 100 != unknown.code // 100:
         findings.append(f"VRFY tells users apart: postmaster got '{known}', a missing user '{unknown}'")
     if findings:
-        return Outcome.failed(findings, transcript=session.transcript)
-    return Outcome.passed("VRFY and EXPN disclose nothing")
+        return failed(findings, transcript=session.transcript)
+    return passed("VRFY and EXPN disclose nothing")
 
 
 CHECK = Check(

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import argparse
 import signal
-import tempfile
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import NoReturn

@@ -26,6 +26,8 @@ class SimulatedSite:
     """``no-mail`` hosts with nothing listening (connections refused at once)."""
     noisy_profiles: Sequence[str] = ("secure", "vrfy-on")
     """``no-mail`` hosts that wrongly run a mail server (real sendmail) anyway."""
+    subnet: int = 0
+    """The second octet of every address (127.<subnet>.x.y), so that two sites can run side by side."""
     servers: list[ReferenceServer] = field(default_factory=list)
     environ: dict[str, str] = field(default_factory=dict)
     """Password variables the inventory refers to (``password_env``): put them in the test's environment."""
@@ -40,14 +42,14 @@ class SimulatedSite:
 
     def start(self) -> Path:
         self.root.mkdir(parents=True, exist_ok=True)
-        planned = [(f"127.0.1.{i + 1}", p) for i, p in enumerate(self.mail_profiles)]
-        planned += [(f"127.0.3.{i + 1}", p) for i, p in enumerate(self.noisy_profiles)]
+        planned = [(f"127.{self.subnet}.1.{i + 1}", p) for i, p in enumerate(self.mail_profiles)]
+        planned += [(f"127.{self.subnet}.3.{i + 1}", p) for i, p in enumerate(self.noisy_profiles)]
         self.servers = [ReferenceServer(p, self.root / a, address=a, ports=STANDARD_PORTS) for a, p in planned]
         with ThreadPoolExecutor(max_workers=4) as pool:
             labs = list(pool.map(lambda s: s.start(), self.servers))
         mail, noisy = labs[: len(self.mail_profiles)], labs[len(self.mail_profiles) :]
         hosts = [self._mail_host(i, lab) for i, lab in enumerate(mail)]
-        hosts += [self._no_mail_host(f"ws{i + 1:02d}.site.test", f"127.0.2.{i + 1}") for i in range(self.quiet_hosts)]
+        hosts += [self._no_mail_host(f"ws{i + 1:02d}.site.test", f"127.{self.subnet}.2.{i + 1}") for i in range(self.quiet_hosts)]
         hosts += [self._no_mail_host(f"printer{i + 1}.site.test", lab.host) for i, lab in enumerate(noisy)]
         self.inventory.write_text('[defaults]\nauth_policy = "enforce"\ntimeout = 5\n\n' + "\n".join(hosts))
         return self.inventory

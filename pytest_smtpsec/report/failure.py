@@ -45,10 +45,10 @@ def render(check: Explained, result: CheckResult) -> str:
             "",
             f"Expected: {check.expected}",
             f"The note: {check.note}",
-            "Fix (sendmail.mc):",
+            "Fix:",
             *(f"  {line}" for line in check.fix.splitlines()),
         ]
-    transcript = result.outcome.transcript.splitlines()
+    transcript = compact(result.outcome.transcript.splitlines())
     if transcript:
         lines += ["", "Evidence (SMTP transcript or certificate; secrets masked):"]
         if len(transcript) > MAX_TRANSCRIPT_LINES:
@@ -57,3 +57,20 @@ def render(check: Explained, result: CheckResult) -> str:
             transcript = [*transcript[:half], f"   ... {cut} lines ...", *transcript[-half:]]
         lines += [f"  {line}" for line in transcript]
     return "\n".join(lines)
+
+
+def compact(lines: list[str]) -> list[str]:
+    """Fold each multi-line reply (``S: 250-…`` … ``S: 250 …``) into one line, so a session fits a screen."""
+    folded: list[str] = []
+    pending: list[str] = []  # the continuation lines of a reply not yet complete, as sent
+    for line in lines:
+        reply_line = line.startswith("S: ") and line[3:6].isdigit()
+        if reply_line and line[6:7] == "-":
+            pending.append(line)
+        elif reply_line and pending:
+            folded.append(f"S: {line[3:6]} " + " | ".join(p[7:] for p in [*pending, line]))
+            pending = []
+        else:
+            folded += [*pending, line]
+            pending = []
+    return folded + pending

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import time
+from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
@@ -94,7 +95,7 @@ def _result(record: Record) -> dict[str, Any]:
     }
 
 
-class ReportFile:
+class ReportFile(ABC):
     """A report written to a file at the end of the session, from the records the controller gathered.
 
     Registered in ``pytest_configure`` on the controller only (xdist workers send their records there).
@@ -120,8 +121,9 @@ class ReportFile:
             given, base = config.getini(cls.option), config.rootpath
         return cls(collector, base / Path(str(given)).expanduser()) if given else None
 
+    @abstractmethod
     def render(self, records: list[Record], run: Run) -> str:
-        raise NotImplementedError
+        """The whole file's text."""
 
     def pytest_sessionstart(self, session: pytest.Session) -> None:
         self.started = dt.datetime.now(dt.UTC)

@@ -322,7 +322,6 @@ def test_no_other_fault_than_the_profiles(running: Running) -> None:
 
 
 def test_verdicts_match_the_expected_table(running: Running, request: pytest.FixtureRequest) -> None:
-    from pytest_smtpsec import certs
 
     observed = verdicts(running.target)
     mta = running.home.mta

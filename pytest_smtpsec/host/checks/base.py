@@ -7,7 +7,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from ...verdict import CheckResult, Outcome, Verdict
+from ...verdict import CheckResult, Outcome, Verdict, failed, passed, skipped, warned
 from ..errors import CannotTell, RunnerError
 from ..facts import HostFacts
 
@@ -35,7 +35,7 @@ class HostCheck:
         try:
             outcome = self.judge(facts)
         except CannotTell as exc:
-            outcome = Outcome.skipped(f"cannot tell: {exc}")
+            outcome = skipped(f"cannot tell: {exc}")
         except RunnerError as exc:
             outcome = Outcome(Verdict.ERROR, str(exc))
         return CheckResult(
@@ -60,14 +60,15 @@ class Findings:
     warnings: list[str] = field(default_factory=list)
     unknown: list[str] = field(default_factory=list)
 
-    def outcome(self, passed: str) -> Outcome:
+    def outcome(self, reason: str) -> Outcome:
+        """The verdict of the findings; ``reason`` says what passed when nothing was found."""
         if self.failures:
-            return Outcome.failed([*self.failures, *self.warnings, *(f"could not tell: {u}" for u in self.unknown)])
+            return failed([*self.failures, *self.warnings, *(f"could not tell: {u}" for u in self.unknown)])
         if self.unknown:
-            return Outcome.skipped("cannot tell: " + "; ".join(self.unknown))
+            return skipped("cannot tell: " + "; ".join(self.unknown))
         if self.warnings:
-            return Outcome.warned(self.warnings)
-        return Outcome.passed(passed)
+            return warned(self.warnings)
+        return passed(reason)
 
 
 def when(timestamp: float) -> str:

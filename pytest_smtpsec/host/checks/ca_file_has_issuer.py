@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from cryptography.exceptions import InvalidSignature
 
-from ...verdict import Outcome
+from ...verdict import Outcome, failed, passed
 from ..facts import HostFacts
 from ..note_options import CA_CERT_FILE, SERVER_CERT
 from ..pem import certificates
@@ -29,7 +29,7 @@ def judge(facts: HostFacts) -> Outcome:
     leaf_list = certificates(facts.data(cert_path, SERVER_CERT.cf)).certificates
     bundle = certificates(facts.data(ca_path, CA_CERT_FILE.cf))
     if not leaf_list:
-        return Outcome.failed([f"{SERVER_CERT.cf} {cert_path} holds no PEM certificate"])
+        return failed([f"{SERVER_CERT.cf} {cert_path} holds no PEM certificate"])
     leaf = leaf_list[0]
     issuer = leaf.issuer.rfc4514_string()
     named = [c for c in bundle.certificates if c.subject == leaf.issuer]
@@ -38,14 +38,14 @@ def judge(facts: HostFacts) -> Outcome:
             leaf.verify_directly_issued_by(candidate)
         except (ValueError, TypeError, InvalidSignature):
             continue
-        return Outcome.passed(
-            f"{ca_path} ({len(bundle.certificates)} certificates) holds the issuer '{issuer}' of {cert_path}, "
+        return passed(
+            f"{ca_path} ({_count(len(bundle.certificates))}) holds the issuer '{issuer}' of {cert_path}, "
             f"and its key verifies the signature" + (f" (candidate {index + 1} of {len(named)})" if len(named) > 1 else "")
         )
-    size = f"{ca_path} ({len(bundle.certificates)} certificates" + (f", {bundle.unreadable} unreadable" if bundle.unreadable else "") + ")"
+    size = f"{ca_path} ({_count(len(bundle.certificates))}" + (f", {bundle.unreadable} unreadable" if bundle.unreadable else "") + ")"
     if named:
         found.failures.append(
-            f"{size} holds {len(named)} certificate(s) named '{issuer}', but none of their keys verifies the signature "
+            f"{size} holds {_count(len(named))} named '{issuer}', but no key among them verifies the signature "
             f"of {cert_path}: a different CA with the same name"
         )
     else:
@@ -55,6 +55,10 @@ def judge(facts: HostFacts) -> Outcome:
             f"{cert_path} is self-signed: clients will not find its issuer among the CAs they trust (the note: avoid self-signed certs)"
         )
     return found.outcome("")
+
+
+def _count(n: int) -> str:
+    return f"{n} certificate" if n == 1 else f"{n} certificates"
 
 
 CHECK = HostCheck(

@@ -7,7 +7,7 @@ for both you should upgrade."
 
 from __future__ import annotations
 
-from ...verdict import Outcome
+from ...verdict import Outcome, failed, passed
 from ..facts import HostFacts
 from .base import HostCheck
 
@@ -25,8 +25,8 @@ def judge(facts: HostFacts) -> Outcome:
         findings.append(f"{binary} was compiled without SASL (SASLv2): it cannot authenticate users")
     if findings:
         seen = " ".join(sorted(build.compiled_with)) or "nothing"
-        return Outcome.failed([*findings, f"Compiled with: {seen}"])
-    return Outcome.passed(f"{binary} is compiled with STARTTLS and {sasl}")
+        return failed([*findings, f"Compiled with: {seen}"])
+    return passed(f"{binary} is compiled with STARTTLS and {sasl}")
 
 
 CHECK = HostCheck(
