@@ -341,7 +341,7 @@ def _settle(item: pytest.Item) -> None:
                 item.warn(warning)
     skipped = [f"{c.name}: {r.outcome.reason}" for c, r in results if r.verdict is Verdict.SKIP]
     if skipped and len(skipped) == len(results):
-        raise pytest.skip.Exception("; ".join(skipped), _use_item_location=True)
+        raise pytest.skip.Exception("; ".join(skipped), _use_item_location=item.location[1] is not None)
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -355,6 +355,8 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     report = yield
     if isinstance(item, _CheckItem):
         report.location = (report.location[0], report.location[1], item.nodeid)  # the failure headline
+        if report.skipped and isinstance(report.longrepr, tuple):  # "SKIPPED <test id>: <reason>", not plugin.py
+            report.longrepr = (item.nodeid, None, report.longrepr[2])
     if call.excinfo is not None and isinstance(call.excinfo.value, CheckFailed | CouldNotCheck):
         report.longrepr = str(call.excinfo.value)
     if call.when == "setup" and _RECORDS in item.stash:

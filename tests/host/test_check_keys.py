@@ -165,7 +165,7 @@ def test_a_ca_file_without_the_issuer_fails(broken: Callable[[], Path]) -> None:
     result = run("ca_file_has_issuer", state)
     assert result.verdict is Verdict.FAIL
     assert result.outcome.findings == (
-        f"{layout.cacert} (1 certificates) does not hold the issuer of {layout.server_cert}: 'CN=pytest-smtpsec Test CA,O=pytest-smtpsec'",
+        f"{layout.cacert} (1 certificate) does not hold the issuer of {layout.server_cert}: 'CN=pytest-smtpsec Test CA,O=pytest-smtpsec'",
     )
 
 
@@ -174,7 +174,7 @@ def test_a_ca_with_the_same_name_but_another_key_fails(broken: Callable[[], Path
     layout = Layout(state)
     replace_file(layout.cacert, CA().cert_pem.bytes(), 0o444)  # same default name, new key
     (finding,) = run("ca_file_has_issuer", state).outcome.findings
-    assert "holds 1 certificate(s) named 'CN=pytest-smtpsec Test CA,O=pytest-smtpsec', but none of their keys verifies" in finding
+    assert "holds 1 certificate named 'CN=pytest-smtpsec Test CA,O=pytest-smtpsec', but no key among them verifies" in finding
 
 
 def test_a_self_signed_server_certificate_fails_and_says_so(broken: Callable[[], Path]) -> None:
