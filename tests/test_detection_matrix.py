@@ -13,59 +13,23 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from expected_verdicts import MTA_DIFFERENCES, PROFILE_VERDICTS, verdict_table
 
 from pytest_smtpsec.checks import CHECKS
+from pytest_smtpsec.lab import PROFILES as LAB_PROFILES
+from pytest_smtpsec.lab.mta import PROFILES as MTA_PROFILES
 from pytest_smtpsec.lab.pool import LabPool, as_target
 from pytest_smtpsec.lab.ports import free_port
-from pytest_smtpsec.probe import Probes
 from pytest_smtpsec.target import AuthPolicy, Ports, Role, Target
 
 DOCS = Path(__file__).parent.parent / "docs" / "detection-matrix.md"
-
-NO_STARTTLS_SKIPS = {
-    f"{service}::{check}": "skip"
-    for service in ("smtp", "submission")
-    for check in ("starttls_no_injection", "certificate_trusted", "certificate_matches_host", "certificate_valid")
-} | {"submission::auth_after_tls": "skip", "submission::relay_allowed_authenticated": "skip", "host::same_certificate_everywhere": "skip"}
-
-SMTPS_AFTER_TLS = (
-    "auth_after_tls", "relay_allowed_authenticated", "certificate_trusted", "certificate_matches_host", "certificate_valid",
-    "banner_hides_version",
-)  # fmt: skip
+PROFILES = [p for p in PROFILE_VERDICTS if p in LAB_PROFILES]
+"""Every sendmail profile of the lab (mixed-certs is an MTA profile; sendmail's is the mixed site below)."""
 
 EXPECTED: dict[str, dict[str, str]] = {
     # scenario: {item: verdict} for every item whose verdict is not "pass"
-    "secure": {},
-    "cleartext-auth": {
-        "smtp::requires_starttls_before_auth": "fail",
-        "submission::requires_starttls_before_auth": "fail",
-    },
-    "cleartext-auth, policy migrate": {
-        "smtp::requires_starttls_before_auth": "warn",
-        "submission::requires_starttls_before_auth": "warn",
-    },
-    "no-starttls": {
-        "smtp::requires_starttls_before_auth": "fail",
-        "submission::requires_starttls_before_auth": "fail",
-        **NO_STARTTLS_SKIPS,
-    },
-    "self-signed": {f"{s}::certificate_trusted": "fail" for s in ("smtp", "submission", "smtps")},
-    "wrong-hostname": {f"{s}::certificate_matches_host": "fail" for s in ("smtp", "submission", "smtps")},
-    "expired": {f"{s}::certificate_valid": "fail" for s in ("smtp", "submission", "smtps")},
-    "weak-key": {f"{s}::certificate_valid": "fail" for s in ("smtp", "submission", "smtps")},
-    "old-tls": {"host::tls_protocols": "fail"},
-    "open-relay": {"smtp::relay_denied_unauthenticated": "fail"},
-    "vrfy-on": {"smtp::vrfy_expn_disabled": "fail", "submission::vrfy_expn_disabled": "fail"},
-    "no-smtps": {},
-    "submission-open": {"submission::submission_requires_tls": "fail"},
-    "no-auth-relay": {f"{s}::relay_allowed_authenticated": "fail" for s in ("submission", "smtps")},
-    "default-banner": {f"{s}::banner_hides_version": "warn" for s in ("smtp", "submission", "smtps")},
-    "weak-ciphers": {"host::tls_ciphers": "fail"},
-    "smtps-cleartext": {
-        "smtps::smtps_implicit_tls": "fail",
-        # the rest of the smtps port could not be checked: it never spoke TLS
-        **{f"smtps::{c}": "error" for c in SMTPS_AFTER_TLS},
-    },
+    **{profile: PROFILE_VERDICTS[profile] for profile in PROFILES},
+    "cleartext-auth, policy migrate": {f"{s}::requires_starttls_before_auth": "warn" for s in ("smtp", "submission")},
     "mixed certificates (smtps from wrong-hostname)": {
         "smtps::certificate_matches_host": "fail",
         "host::same_certificate_everywhere": "fail",
@@ -75,12 +39,6 @@ EXPECTED: dict[str, dict[str, str]] = {
     "no-mail host, nothing listening": {},
     "no-mail host, sendmail listening": {"host::no_mail_service": "fail"},
 }
-
-
-PROFILES = [
-    "secure", "cleartext-auth", "no-starttls", "self-signed", "wrong-hostname", "expired", "weak-key", "old-tls",
-    "open-relay", "vrfy-on", "no-smtps", "submission-open", "no-auth-relay", "default-banner", "weak-ciphers", "smtps-cleartext",
-]  # fmt: skip
 
 
 def _scenarios(lab: LabPool, tmp: Path) -> dict[str, Target]:
@@ -98,16 +56,6 @@ def _scenarios(lab: LabPool, tmp: Path) -> dict[str, Target]:
         "mixed certificates (smtps from wrong-hostname)": mixed,
         "no-mail host, nothing listening": Target(host="127.0.0.1", ports=closed, role=Role.NO_MAIL, timeout=2.0),
         "no-mail host, sendmail listening": replace(secure, role=Role.NO_MAIL),
-    }
-
-
-def verdict_table(target: Target) -> dict[str, str]:
-    """``{"<service or host>::<check>": verdict}`` for the whole suite against one target."""
-    probes = Probes(target)
-    return {
-        f"{service.value if service else 'host'}::{check.name}": check.run(probes, service).verdict.value
-        for check in CHECKS.values()
-        for service in check.applies_to(target)
     }
 
 
@@ -162,7 +110,33 @@ def render(expected: dict[str, dict[str, str]], observed: dict[str, dict[str, st
     for item in items:
         cells = [SYMBOLS[expected[s].get(item, "pass")] if item in observed[s] else "" for s in scenarios]
         lines.append(f"| `{item}` | " + " | ".join(cells) + " |")
-    return "\n".join(lines) + "\n"
+    return "\n".join([*lines, "", *render_servers()]) + "\n"
+
+
+def render_servers() -> list[str]:
+    """The server axis: each profile on sendmail, Postfix and Exim (tests/lab_mta/test_mta_matrix.py proves it)."""
+    lines = [
+        "## The same profiles on Postfix and Exim",
+        "",
+        "`tests/lab_mta/test_mta_matrix.py` builds each profile with the MTA's own idioms on real Postfix 3.7 and",
+        "Exim 4.96 (Debian bookworm root filesystems) and compares every check with the same table: a check that",
+        "judged the same mistake differently on another MTA would be a bug in the check. A cell lists the items",
+        "that do not pass; `(lab)` marks a profile this MTA's lab does not build.",
+        "",
+        "| profile | sendmail | Postfix | Exim |",
+        "|---|---|---|---|",
+    ]
+    for profile, table in PROFILE_VERDICTS.items():
+        cells = []
+        for mta, built in (("sendmail", LAB_PROFILES), ("postfix", MTA_PROFILES), ("exim", MTA_PROFILES)):
+            differences = {i: v for (m, p, i), (v, _) in MTA_DIFFERENCES.items() if (m, p) == (mta, profile)}
+            merged = {i: v for i, v in {**table, **differences}.items() if v != "pass"}
+            listed = ", ".join(f"`{i}` {SYMBOLS[v]}" for i, v in sorted(merged.items(), key=lambda iv: _item_order(iv[0])))
+            cells.append((listed or "all pass") if profile in built else "(lab)")
+        lines.append(f"| {profile} | " + " | ".join(cells) + " |")
+    lines += ["", "Where an MTA really behaves differently with the same setting:", ""]
+    lines += [f"- {mta}, {profile}, `{item}` {SYMBOLS[v]}: {why}" for (mta, profile, item), (v, why) in MTA_DIFFERENCES.items()]
+    return lines
 
 
 def test_docs_show_the_expected_table(observed: dict[str, dict[str, str]]) -> None:

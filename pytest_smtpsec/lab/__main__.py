@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 from typing import NoReturn
 
+from . import mta
 from .acceptance import run_suite
 from .errors import LabError
 from .launch import log_tail
@@ -50,10 +51,17 @@ def _parser() -> argparse.ArgumentParser:
     for name, help_text in (
         ("start", "start in the background; print the target once the ports answer"),
         ("serve", "run in the foreground until SIGTERM/SIGINT (Docker)"),
+        ("run", "start a profile, run `pytest --smtpsec` against it, stop it"),
     ):
         cmd = commands.add_parser(name, help=help_text)
-        cmd.add_argument("--profile", required=True, choices=sorted(PROFILES))
-        cmd.add_argument("--state-dir", required=True, type=Path)
+        cmd.add_argument("--server", default="sendmail", choices=("sendmail", *mta.SERVERS), help="the MTA (default sendmail)")
+        if name == "run":
+            cmd.add_argument("--profile", default="secure", choices=sorted({*PROFILES, *mta.PROFILES}))
+            cmd.add_argument("--state-dir", type=Path, help="default: a temporary directory")
+            cmd.add_argument("pytest_args", nargs="*", help="after --: extra pytest arguments (e.g. -v, --smtpsec-html=report.html)")
+        else:
+            cmd.add_argument("--profile", required=True, choices=sorted({*PROFILES, *mta.PROFILES}))
+            cmd.add_argument("--state-dir", required=True, type=Path)
         cmd.add_argument("--address", default="127.0.0.1", help="IP address to listen on (default %(default)s)")
         cmd.add_argument("--ports", type=_ports, help="smtp,submission,smtps (default: free ports)")
         cmd.add_argument(
@@ -64,10 +72,6 @@ def _parser() -> argparse.ArgumentParser:
         )
         cmd.add_argument("--timeout", type=float, default=10.0, help="seconds to wait for the ports")
     commands.add_parser("stop", help="stop the lab of a state dir").add_argument("--state-dir", required=True, type=Path)
-    run = commands.add_parser("run", help="start a profile, run `pytest --smtpsec` against it, stop it")
-    run.add_argument("--profile", default="secure", choices=sorted(PROFILES))
-    run.add_argument("--state-dir", type=Path, help="default: a temporary directory")
-    run.add_argument("pytest_args", nargs="*", help="after --: extra pytest arguments (e.g. -v, --smtpsec-html=report.html)")
     commands.add_parser("profiles", help="list the profiles and what each models")
     return parser
 
@@ -76,14 +80,29 @@ def _raise_stop(signum: int, frame: object) -> None:
     raise _Stop
 
 
-def _serve(server: ReferenceServer) -> None:
+Server = ReferenceServer | mta.MtaServer
+
+
+def _server(args: argparse.Namespace, state_dir: Path) -> Server:
+    """The reference server the arguments ask for (sendmail, or Postfix/Exim from their cached rootfs)."""
+    if args.server == "sendmail":
+        return ReferenceServer(
+            args.profile, state_dir, address=args.address, ports=args.ports, namespace=args.namespace, startup_timeout=args.timeout
+        )
+    if not args.namespace:
+        raise LabError(f"--no-namespace is for the sendmail image only; {args.server} always runs in its own namespace")
+    return mta.SERVERS[args.server](args.profile, state_dir, address=args.address, ports=args.ports, startup_timeout=args.timeout)
+
+
+def _serve(server: Server) -> None:
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, _raise_stop)
     try:
         print(server.start().to_json(), flush=True)
         while server.running:
             time.sleep(0.2)
-        raise LabError(f"sendmail exited on its own: {log_tail(server.layout)}")
+        tail = server.log_tail() if isinstance(server, mta.MtaServer) else log_tail(server.layout)
+        raise LabError(f"the daemon exited on its own: {tail}")
     except _Stop:
         pass
     finally:
@@ -92,10 +111,10 @@ def _serve(server: ReferenceServer) -> None:
         server.stop()
 
 
-def _run(profile: str, state_dir: Path | None, pytest_args: list[str]) -> int:
-    with tempfile.TemporaryDirectory(prefix="smtpsec-lab-") as scratch, ReferenceServer(profile, state_dir or Path(scratch)) as target:
-        print(f"reference sendmail, profile {profile!r}: {target.to_json()}", flush=True)
-        return run_suite(target, pytest_args)
+def _run(args: argparse.Namespace) -> int:
+    with tempfile.TemporaryDirectory(prefix="smtpsec-lab-") as scratch, _server(args, args.state_dir or Path(scratch)) as target:
+        print(f"reference {args.server}, profile {args.profile!r}: {target.to_json()}", flush=True)
+        return run_suite(target, args.pytest_args)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -105,19 +124,13 @@ def main(argv: list[str] | None = None) -> int:
             for profile in PROFILES.values():
                 print(f"{profile.name}\t{profile.models}")
         elif args.command == "run":
-            return _run(args.profile, args.state_dir, args.pytest_args)
+            return _run(args)
         elif args.command == "stop":
-            if not stop(args.state_dir):
+            stopped = mta.stop(args.state_dir) if mta.server_in(args.state_dir) else stop(args.state_dir)
+            if not stopped:
                 print(f"no lab was running in {args.state_dir}", file=sys.stderr)
         else:
-            server = ReferenceServer(
-                args.profile,
-                args.state_dir,
-                address=args.address,
-                ports=args.ports,
-                namespace=args.namespace,
-                startup_timeout=args.timeout,
-            )
+            server = _server(args, args.state_dir)
             if args.command == "serve":
                 _serve(server)
             else:

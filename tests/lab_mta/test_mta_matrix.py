@@ -21,86 +21,25 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from expected_verdicts import MTA_DIFFERENCES, PROFILE_VERDICTS, verdict_table
 
 from pytest_smtpsec.checks import CHECKS
 from pytest_smtpsec.lab import LabTarget
 from pytest_smtpsec.lab.mta import PROFILES, MtaServer
 from pytest_smtpsec.lab.pool import as_target
-from pytest_smtpsec.probe import Probes
 from pytest_smtpsec.target import Target
 
 from .conftest import MTAS, TIMING, MtaHome
 from .plain import code, context, handshake_error, session, starttls
 
-_NO_STARTTLS_SKIPS = {
-    f"{service}::{check}": "skip"
-    for service in ("smtp", "submission")
-    for check in ("starttls_no_injection", "certificate_trusted", "certificate_matches_host", "certificate_valid")
-} | {"submission::auth_after_tls": "skip", "submission::relay_allowed_authenticated": "skip", "host::same_certificate_everywhere": "skip"}
-
-_NEED_TLS_ON_SMTPS = (
-    "auth_after_tls",
-    "relay_allowed_authenticated",
-    "certificate_trusted",
-    "certificate_matches_host",
-    "certificate_valid",
-    "banner_hides_version",
-)
-
-EXPECTED: dict[str, dict[str, str]] = {
-    # profile: {"<service or host>::<check>": verdict} for every item whose verdict is not "pass"
-    "secure": {},
-    "cleartext-auth": {
-        "smtp::requires_starttls_before_auth": "fail",
-        "submission::requires_starttls_before_auth": "fail",
-    },
-    "no-smtps": {},
-    "no-starttls": {
-        "smtp::requires_starttls_before_auth": "fail",
-        "submission::requires_starttls_before_auth": "fail",
-        **_NO_STARTTLS_SKIPS,
-    },
-    "self-signed": {f"{s}::certificate_trusted": "fail" for s in ("smtp", "submission", "smtps")},
-    "wrong-hostname": {f"{s}::certificate_matches_host": "fail" for s in ("smtp", "submission", "smtps")},
-    "expired": {f"{s}::certificate_valid": "fail" for s in ("smtp", "submission", "smtps")},
-    "weak-key": {f"{s}::certificate_valid": "fail" for s in ("smtp", "submission", "smtps")},
-    "old-tls": {"host::tls_protocols": "fail"},
-    "open-relay": {"smtp::relay_denied_unauthenticated": "fail"},
-    "vrfy-on": {"smtp::vrfy_expn_disabled": "fail", "submission::vrfy_expn_disabled": "fail"},
-    "weak-ciphers": {"host::tls_ciphers": "fail"},
-    "submission-open": {"submission::submission_requires_tls": "fail"},
-    "no-auth-relay": {f"{s}::relay_allowed_authenticated": "fail" for s in ("submission", "smtps")},
-    "smtps-cleartext": {
-        "smtps::smtps_implicit_tls": "fail",
-        # no TLS on smtps: "could not check" for everything that needs it there
-        **{f"smtps::{check}": "error" for check in _NEED_TLS_ON_SMTPS},
-    },
-    "mixed-certs": {"host::same_certificate_everywhere": "fail"},
-    "default-banner": {f"{s}::banner_hides_version": "warn" for s in ("smtp", "submission", "smtps")},
-}
-
-MTA_DIFFERENCES: dict[tuple[str, str, str], tuple[str, str]] = {
-    # (mta, profile, item): (the right verdict, why this MTA really behaves differently) - not check bugs
-    ("postfix", "vrfy-on", "submission::vrfy_expn_disabled"): (
-        "pass",
-        "Postfix applies smtpd_relay_restrictions to VRFY: on 587 it answers '530 5.7.0 Must issue a STARTTLS "
-        "command first', then '554 5.7.1 ... Access denied' for every name until AUTH; strangers learn nothing",
-    ),
-}
+EXPECTED = {profile: PROFILE_VERDICTS[profile] for profile in PROFILES}
+"""The MTA-neutral table (tests/expected_verdicts.py), for the profiles the MTA lab has."""
 
 KNOWN_CHECK_BUGS: dict[tuple[str, str, str], tuple[str, str]] = {
     # (mta, profile, item): (the verdict the check gives today, why that is wrong)
 }
 
 
-def verdicts(target: Target) -> dict[str, str]:
-    """``{"<service or host>::<check>": verdict}`` for the whole suite against one target."""
-    probes = Probes(target)
-    return {
-        f"{service.value if service else 'host'}::{check.name}": check.run(probes, service).verdict.value
-        for check in CHECKS.values()
-        for service in check.applies_to(target)
-    }
 
 
 # -- ground truth: each profile's fault, seen with plain smtplib -----------------------------------
@@ -323,7 +262,7 @@ def test_no_other_fault_than_the_profiles(running: Running) -> None:
 
 def test_verdicts_match_the_expected_table(running: Running, request: pytest.FixtureRequest) -> None:
 
-    observed = verdicts(running.target)
+    observed = verdict_table(running.target)
     mta = running.home.mta
     running.home.report_once(request.node)
     request.node.user_properties.append((TIMING, (f"{mta} start", running.start_seconds)))

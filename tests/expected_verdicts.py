@@ -1,0 +1,64 @@
+"""The expected verdict of every check on every reference profile: one table for sendmail, Postfix and Exim.
+
+A profile is one misconfiguration, and a check must give the same verdict for it whatever server makes
+the mistake. Items read ``"<service or host>::<check>"``; every item not listed must pass.
+"""
+
+from __future__ import annotations
+
+from pytest_smtpsec.checks import CHECKS
+from pytest_smtpsec.probe import Probes
+from pytest_smtpsec.target import Target
+
+SERVICES = ("smtp", "submission", "smtps")
+
+NO_STARTTLS_SKIPS = {
+    f"{service}::{check}": "skip"
+    for service in ("smtp", "submission")
+    for check in ("starttls_no_injection", "certificate_trusted", "certificate_matches_host", "certificate_valid")
+} | {"submission::auth_after_tls": "skip", "submission::relay_allowed_authenticated": "skip", "host::same_certificate_everywhere": "skip"}
+
+SMTPS_AFTER_TLS = (
+    "auth_after_tls", "relay_allowed_authenticated", "certificate_trusted", "certificate_matches_host", "certificate_valid",
+    "banner_hides_version",
+)  # fmt: skip
+"""What needs TLS on the smtps port: "could not check" where that port speaks cleartext."""
+
+PROFILE_VERDICTS: dict[str, dict[str, str]] = {
+    "secure": {},
+    "cleartext-auth": {f"{s}::requires_starttls_before_auth": "fail" for s in ("smtp", "submission")},
+    "no-starttls": {**{f"{s}::requires_starttls_before_auth": "fail" for s in ("smtp", "submission")}, **NO_STARTTLS_SKIPS},
+    "self-signed": {f"{s}::certificate_trusted": "fail" for s in SERVICES},
+    "wrong-hostname": {f"{s}::certificate_matches_host": "fail" for s in SERVICES},
+    "expired": {f"{s}::certificate_valid": "fail" for s in SERVICES},
+    "weak-key": {f"{s}::certificate_valid": "fail" for s in SERVICES},
+    "old-tls": {"host::tls_protocols": "fail"},
+    "open-relay": {"smtp::relay_denied_unauthenticated": "fail"},
+    "vrfy-on": {f"{s}::vrfy_expn_disabled": "fail" for s in ("smtp", "submission")},
+    "no-smtps": {},
+    "submission-open": {"submission::submission_requires_tls": "fail"},
+    "no-auth-relay": {f"{s}::relay_allowed_authenticated": "fail" for s in ("submission", "smtps")},
+    "default-banner": {f"{s}::banner_hides_version": "warn" for s in SERVICES},
+    "weak-ciphers": {"host::tls_ciphers": "fail"},
+    "smtps-cleartext": {"smtps::smtps_implicit_tls": "fail", **{f"smtps::{c}": "error" for c in SMTPS_AFTER_TLS}},
+    "mixed-certs": {"host::same_certificate_everywhere": "fail"},
+}
+
+MTA_DIFFERENCES: dict[tuple[str, str, str], tuple[str, str]] = {
+    # (mta, profile, item): (the right verdict, why this MTA really behaves differently) - not check bugs
+    ("postfix", "vrfy-on", "submission::vrfy_expn_disabled"): (
+        "pass",
+        "Postfix applies smtpd_relay_restrictions to VRFY: on 587 it answers '530 5.7.0 Must issue a STARTTLS "
+        "command first', then '554 5.7.1 ... Access denied' for every name until AUTH; strangers learn nothing",
+    ),
+}
+
+
+def verdict_table(target: Target) -> dict[str, str]:
+    """``{"<service or host>::<check>": verdict}`` for the whole suite against one target."""
+    probes = Probes(target)
+    return {
+        f"{service.value if service else 'host'}::{check.name}": check.run(probes, service).verdict.value
+        for check in CHECKS.values()
+        for service in check.applies_to(target)
+    }
