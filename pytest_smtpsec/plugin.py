@@ -356,7 +356,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     if isinstance(item, _CheckItem):
         report.location = (report.location[0], report.location[1], item.nodeid)  # the failure headline
         if report.skipped and isinstance(report.longrepr, tuple):  # "SKIPPED <test id>: <reason>", not plugin.py
-            report.longrepr = (item.nodeid, None, report.longrepr[2])
+            report.longrepr = (item.nodeid, None, report.longrepr[2])  # type: ignore[assignment]  # no line: the summary prints "id: reason"
     if call.excinfo is not None and isinstance(call.excinfo.value, CheckFailed | CouldNotCheck):
         report.longrepr = str(call.excinfo.value)
     if call.when == "setup" and _RECORDS in item.stash:
