@@ -102,10 +102,6 @@ def pytest_configure(config: pytest.Config) -> None:
         raise pytest.UsageError(
             "pytest-smtpsec: --smtpsec needs something to check: --smtpsec-host, --smtpsec-inventory or --smtpsec-host-config"
         )
-    if config.stash[_STATE].enabled and getattr(config.option, "dist", "no") == "load":
-        config.option.dist = "loadgroup"  # keep each host on one worker: its probes are then never repeated
-    if getattr(config, "workerinput", {}).get("smtpsec_loadgroup"):
-        config.option.loadgroup = True  # xdist workers re-parse the command line, so they are told here
     if not hasattr(config, "workerinput"):
         collector = RecordCollector()
         config.pluginmanager.register(collector, "smtpsec-records")
@@ -119,12 +115,26 @@ def pytest_configure(config: pytest.Config) -> None:
                 config.pluginmanager.register(report, f"smtpsec-{writer.label.lower()}")
 
 
+@pytest.hookimpl(tryfirst=True, optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """xdist: with ``-n``, keep each host's checks on one worker (``--dist load``/``loadgroup``, the default)."""
+    state = config.stash[_STATE]
+    if not state.enabled or config.getvalue("dist") not in ("load", "loadgroup"):
+        return None
+    from .scheduling import HostScheduling
+
+    return HostScheduling(config, log, suites=[(name, _per_host(name)) for name, _ in state.suites] or [("smtpsec", False)])
+
+
+def _per_host(suite: str) -> bool:
+    """Inventory suites name the host in every id; the ``--smtpsec-host`` suite checks one host only."""
+    return suite != "smtpsec"
+
+
 @pytest.hookimpl(optionalhook=True)
 def pytest_configure_node(node: Any) -> None:
-    """xdist: tell each worker to group items by host when the controller chose loadgroup for us, and hand
-    it the password variables the targets name (remote ``--tx ssh=`` workers do not inherit our environment;
-    execnet carries them over its ssh channel)."""
-    node.workerinput["smtpsec_loadgroup"] = node.config.getvalue("dist") == "loadgroup"
+    """xdist: hand each worker the password variables the targets name (remote ``--tx ssh=`` workers do not
+    inherit our environment; execnet carries them over its ssh channel)."""
     node.workerinput["smtpsec_environ"] = {name: os.environ[name] for name in _password_variables(node.config) if name in os.environ}
 
 
@@ -190,10 +200,11 @@ class SmtpsecCollector(pytest.Collector):
         self.host_facts = host_facts
 
     def collect(self) -> list[pytest.Item | pytest.Collector]:
-        if len(self.targets) == 1:  # --smtpsec-host: smtpsec::<service>::<check>
-            found: list[pytest.Item | pytest.Collector] = list(_target_items(self, self.targets[0]))
-        else:
-            found = [SmtpsecCollector.from_parent(self, name=t.name, targets=[t]) for t in self.targets]
+        if _per_host(self.name) and self.parent is self.session:  # an inventory: <file>::<host>::...
+            hosts = [SmtpsecCollector.from_parent(self, name=t.name, targets=[t]) for t in self.targets]
+            found: list[pytest.Item | pytest.Collector] = list(hosts)
+        else:  # --smtpsec-host, or one host of an inventory: ...::<service>::<check>
+            found = [item for t in self.targets for item in _target_items(self, t)]
         if self.host_facts is not None:  # smtpsec::config::<host check>
             level = SmtpsecCollector.from_parent(self, name="config", targets=[])
             found += [HostCheckItem.from_parent(level, name=c.name, check=c, facts=self.host_facts) for c in HOST_CHECKS.values()]
@@ -223,7 +234,6 @@ class SmtpsecItem(_CheckItem):
         self.add_marker(check.name)
         where = service.value if service else "host"
         self.add_marker(pytest.mark.smtpsec(host=target.name, role=target.role.value, service=where, check=check.name))
-        self.add_marker(pytest.mark.xdist_group(target.name))
         self.extra_keyword_matches.add(target.role.value)
 
     def setup(self) -> None:

@@ -36,7 +36,7 @@ def test_inventory_runs_on_remote_workers(pytester: pytest.Pytester, sshd: str, 
     )
     spec = tx_spec(sshd, pytester.path)
     result = pytester.runpytest_subprocess(
-        "--smtpsec", f"--smtpsec-inventory={inventory}", "--dist=loadgroup", "--tx", spec, "--tx", spec, "-p", "no:cacheprovider",
+        "--smtpsec", f"--smtpsec-inventory={inventory}", "--dist=load", "--tx", spec, "--tx", spec, "-p", "no:cacheprovider",
         timeout=120,
     )
     result.stdout.fnmatch_lines(["*2 workers [[]29 items[]]*", "*29 passed*"])
