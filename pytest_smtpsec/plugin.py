@@ -5,6 +5,7 @@ Everything here is wiring; targets, probes and checks are plain Python usable fr
 
 from __future__ import annotations
 
+import gc
 import os
 import warnings
 from collections.abc import Callable, Generator, Iterator
@@ -280,17 +281,32 @@ def _target_items(parent: pytest.Collector, target: Target) -> Iterator[pytest.C
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:
-    """Without xdist, probe every selected host at once in the background, so no host waits on another."""
+    """Without xdist, probe every selected host at once in the background, so no host waits on another.
+
+    (An xdist worker does not know which hosts it will get: it warms each host when its first check runs.)
+    """
     state = session.config.stash[_STATE]
-    if session.config.option.collectonly or hasattr(session.config, "workerinput"):
+    if session.config.option.collectonly or not state.enabled:
         return
-    targets = list(dict.fromkeys(i.target for i in session.items if isinstance(i, SmtpsecItem)))
-    if len(targets) > 1:
-        state.prefetch = ThreadPoolExecutor(max_workers=min(PREFETCH_HOSTS, len(targets)), thread_name_prefix="smtpsec-probe")
-        state.warming = {t: state.prefetch.submit(_warm, state.probes(t)) for t in targets}
+    gc.freeze()  # the collected tree lives until the end: keep the collector from walking it again and again
+    if hasattr(session.config, "workerinput"):
+        return
+    for target in dict.fromkeys(i.target for i in session.items if isinstance(i, SmtpsecItem)):
+        _start_warming(state, target)
+
+
+def _start_warming(state: _State, target: Target) -> None:
+    if target not in state.warming:
+        if state.prefetch is None:
+            state.prefetch = ThreadPoolExecutor(max_workers=PREFETCH_HOSTS, thread_name_prefix="smtpsec-probe")
+        state.warming[target] = state.prefetch.submit(_warm, state.probes(target))
 
 
 def _warm(probes: Probes) -> None:
+    """Run every probe session of a host at once (one connection each), then every check on top of them."""
+    services = probes.target.services
+    with ThreadPoolExecutor(max_workers=max(1, len(services)), thread_name_prefix="smtpsec-session") as pool:
+        list(pool.map(probes.session, services))
     for check in CHECKS.values():
         for service in check.applies_to(probes.target):
             check.run(probes, service)
@@ -307,6 +323,8 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 
 def _run_checks(item: pytest.Item, checks: list[Check], target: Target, service: Service | None) -> None:
     state = item.config.stash[_STATE]
+    if isinstance(item, SmtpsecItem):
+        _start_warming(state, target)
     if target in state.warming:
         state.warming[target].result()  # the host's probes finish together, so its connection count is final
     probes = state.probes(target)

@@ -9,7 +9,7 @@ from .base import Check
 
 
 def judge(probes: Probes, service: Service | None) -> Outcome:
-    states = [probes.port(port) for s in Service if (port := probes.target.ports.of(s)) is not None]
+    states = [probes.port(port, banner=not s.implicit_tls) for s in Service if (port := probes.target.ports.of(s)) is not None]
     listening = [f"port {st.port} {st.detail}" for st in states if st.open]
     if listening:
         return failed(listening)

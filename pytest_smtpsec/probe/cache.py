@@ -45,9 +45,9 @@ class Probes:
         """One single-purpose TLS handshake (see :mod:`pytest_smtpsec.probe.handshake`), keyed by ``offer``."""
         return self.cached(("handshake", service, offer), lambda: try_handshake(self.target, service, context, offer))
 
-    def port(self, port: int) -> PortState:
-        """Whether anything accepts connections on ``port``."""
-        return self.cached(("port", port), lambda: port_state(self.target.host, port, self.target.timeout))
+    def port(self, port: int, *, banner: bool = True) -> PortState:
+        """Whether anything accepts connections on ``port`` (and, with ``banner``, what it says first)."""
+        return self.cached(("port", port), lambda: port_state(self.target.host, port, self.target.timeout, banner=banner))
 
 
 class ProbeCache:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import socket
 from dataclasses import dataclass
 
-BANNER_WAIT = 1.0
+BANNER_WAIT = 0.3
 """How long to wait for a banner on a port that should not be open, only to show what answers."""
 
 
@@ -17,7 +17,7 @@ class PortState:
     detail: str
 
 
-def port_state(host: str, port: int, timeout: float) -> PortState:
+def port_state(host: str, port: int, timeout: float, *, banner: bool = True) -> PortState:
     """Refused or no answer (dropped) is closed; an accepted TCP connection is open, with what it said."""
     try:
         sock = socket.create_connection((host, port), timeout=timeout)
@@ -28,6 +28,8 @@ def port_state(host: str, port: int, timeout: float) -> PortState:
     except OSError as exc:
         return PortState(port, False, exc.strerror or str(exc))
     with sock:
+        if not banner:  # an implicit-TLS port says nothing first: no point waiting
+            return PortState(port, True, "accepts connections")
         sock.settimeout(min(BANNER_WAIT, timeout))
         try:
             said = sock.recv(200)
