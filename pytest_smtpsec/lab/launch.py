@@ -65,7 +65,8 @@ def spawn(layout: Layout, syslog_socket: socket.socket, *, namespace: bool = Tru
         return subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, start_new_session=True, pass_fds=(fd,))
 
 
-def _tail(path: Path, lines: int = 6) -> str:
+def tail(path: Path, lines: int = 6) -> str:
+    """The last non-empty lines of a log file, on one line (empty if there is no file)."""
     try:
         text = path.read_text(errors="replace")
     except FileNotFoundError:
@@ -75,7 +76,7 @@ def _tail(path: Path, lines: int = 6) -> str:
 
 def log_tail(layout: Layout) -> str:
     """The last words of the daemon (stderr) and of its syslog, on one line."""
-    parts = [f"{p.name}: {t}" for p in (layout.daemon_log, layout.syslog) if (t := _tail(p))]
+    parts = [f"{p.name}: {t}" for p in (layout.daemon_log, layout.syslog) if (t := tail(p))]
     return "; ".join(parts) or "(no log output)"
 
 

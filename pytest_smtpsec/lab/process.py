@@ -16,8 +16,8 @@ from .layout import Layout
 POLL = 0.01
 
 
-def _stat(pid: int) -> list[str] | None:
-    """/proc/PID/stat fields after the command name: [0] state, [2] pgrp, [19] starttime."""
+def proc_stat(pid: int) -> list[str] | None:
+    """/proc/PID/stat fields after the command name: [0] state, [1] ppid, [2] pgrp, [19] starttime."""
     try:
         text = Path(f"/proc/{pid}/stat").read_text()
     except (FileNotFoundError, ProcessLookupError):
@@ -27,7 +27,7 @@ def _stat(pid: int) -> list[str] | None:
 
 def _all_stats() -> Iterator[tuple[int, list[str]]]:
     for entry in os.scandir("/proc"):
-        if entry.name.isdigit() and (fields := _stat(int(entry.name))) is not None:
+        if entry.name.isdigit() and (fields := proc_stat(int(entry.name))) is not None:
             yield int(entry.name), fields
 
 
@@ -43,7 +43,7 @@ class Daemon:
 
     @classmethod
     def of(cls, pid: int) -> Daemon:
-        fields = _stat(pid)
+        fields = proc_stat(pid)
         if fields is None:
             raise LabError(f"sendmail (pid {pid}) vanished right after start")
         return cls(pid, int(fields[19]))
@@ -60,7 +60,7 @@ class Daemon:
 
     def members(self) -> list[int]:
         """Live (non-zombie) processes of the group; empty once the pid belongs to someone else."""
-        leader = _stat(self.pid)
+        leader = proc_stat(self.pid)
         if leader is not None and int(leader[19]) != self.start_time:
             return []
         return [pid for pid, fields in _all_stats() if int(fields[2]) == self.pid and fields[0] != "Z"]

@@ -3,7 +3,7 @@
 from .cache import ProbeCache, Probes
 from .connection import CleartextOnTls, Connection, TlsInfo, TlsRefused, probe_context
 from .errors import ProbeError
-from .handshake import Handshake, tls_service
+from .handshake import Handshake
 from .listening import PortState
 from .reply import Reply, ReplyError, ReplyReader, parse_reply
 from .session import SessionRecord, Step, run_session
@@ -30,5 +30,4 @@ __all__ = [
     "parse_reply",
     "probe_context",
     "run_session",
-    "tls_service",
 ]

@@ -48,11 +48,3 @@ def try_handshake(target: Target, service: Service, context: ssl.SSLContext, off
     except ProbeError as exc:
         exc.transcript = transcript.render()
         raise
-
-
-def tls_service(target: Target) -> Service | None:
-    """The service to ask single-purpose TLS questions on: smtps if offered, else submission, else smtp."""
-    for service in (Service.SMTPS, Service.SUBMISSION, Service.SMTP):
-        if service in target.services:
-            return service
-    return None

@@ -18,6 +18,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from ..errors import LabError
+from ..process import proc_stat
 
 POLL = 0.01
 
@@ -70,15 +71,6 @@ def _last(text: str, lines: int = 5) -> str:
     return " | ".join(line.strip() for line in text.strip().splitlines()[-lines:]) or "(no output)"
 
 
-def _stat(pid: int) -> list[str] | None:
-    """/proc/PID/stat fields after the command name: [0] state, [1] ppid, [19] starttime."""
-    try:
-        text = Path(f"/proc/{pid}/stat").read_text()
-    except (FileNotFoundError, ProcessLookupError):
-        return None
-    return text[text.rindex(")") + 2 :].split()
-
-
 def _pids() -> Iterator[int]:
     return (int(e.name) for e in os.scandir("/proc") if e.name.isdigit())
 
@@ -117,12 +109,12 @@ class Jail:
     @property
     def alive(self) -> bool:
         """The init still runs (a zombie waiting for unshare to reap it counts as gone)."""
-        fields = _stat(self.init_pid)
+        fields = proc_stat(self.init_pid)
         return fields is not None and int(fields[19]) == self.start_time and fields[0] != "Z"
 
     def members(self) -> list[int]:
         """Host pids of the live processes inside the namespace."""
-        return [pid for pid in _pids() if _pid_ns(pid) == self.pid_ns and (f := _stat(pid)) and f[0] != "Z"]
+        return [pid for pid in _pids() if _pid_ns(pid) == self.pid_ns and (f := proc_stat(pid)) and f[0] != "Z"]
 
     def leftovers(self) -> list[str]:
         """Anything of the jail the host can still see: processes inside it, mounts under its root."""
@@ -162,7 +154,7 @@ def spawn(root: Path, argv: Sequence[str], *, hostname: str, log: Path, timeout:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         for pid in _children(proc.pid):
-            fields, ns = _stat(pid), _pid_ns(pid)
+            fields, ns = proc_stat(pid), _pid_ns(pid)
             if fields is not None and ns is not None and ns != own_ns:
                 return Jail(str(root), proc.pid, pid, int(fields[19]), ns), proc
         if proc.poll() is not None:

@@ -25,6 +25,7 @@ from types import TracebackType
 from typing import ClassVar
 
 from ..errors import LabError
+from ..launch import tail
 from ..layout import Layout
 from ..pki import CA, LeafCert, self_signed_cert
 from ..ports import reserved_ports
@@ -117,14 +118,6 @@ def _accepts(address: str, port: int) -> bool:
     return True
 
 
-def _tail(path: Path, lines: int = 6) -> str:
-    try:
-        text = path.read_text(errors="replace")
-    except FileNotFoundError:
-        return ""
-    return " | ".join(line.strip() for line in text.strip().splitlines()[-lines:] if line.strip())
-
-
 class MtaServer(ABC):
     """A real MTA configured as `profile`; its rootfs, certificates and logs live in `state_dir`."""
 
@@ -209,7 +202,7 @@ class MtaServer(ABC):
     def log_tail(self) -> str:
         """The last words of the daemon (stdout/stderr) and of the MTA's own logs, on one line."""
         paths = [self.layout.daemon_log, *(self.rootfs / rel for rel in self.logs)]
-        return "; ".join(f"{p.name}: {t}" for p in paths if (t := _tail(p))) or "(no log output)"
+        return "; ".join(f"{p.name}: {t}" for p in paths if (t := tail(p))) or "(no log output)"
 
     def _wait_listening(self, ports: Mapping[str, int | None]) -> None:
         assert self._proc is not None
