@@ -16,6 +16,7 @@ import ssl
 import struct
 import tempfile
 import threading
+from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -32,7 +33,7 @@ MAX_COMMANDS = 100
 MAX_LINE = 4096
 
 
-class FakeServer:
+class FakeServer(ABC):
     """A TCP listener on 127.0.0.1 that hands each connection to :meth:`serve` in its own thread."""
 
     def __init__(self) -> None:
@@ -67,8 +68,9 @@ class FakeServer:
                 thread.join(JOIN)
         self._listener.close()
 
+    @abstractmethod
     def serve(self, sock: socket.socket) -> None:
-        raise NotImplementedError
+        """Talk to one accepted client (each fake's behaviour)."""
 
     # -- for subclasses --------------------------------------------------------------------------
 
