@@ -363,7 +363,7 @@ def registered(pytester: pytest.Pytester) -> Help:
         options = frozenset(re.findall(r"^\s+(--smtpsec[\w-]*)", text, re.M))
         ini = frozenset(re.findall(r"^\s+(smtpsec\w*) \(", text, re.M))
         listing = pytester.runpytest_inprocess("--fixtures", "-p", "no:cacheprovider", "-p", "no:benchmark").stdout.str()
-        ours = re.split(r"-+ fixtures defined from ", listing.split("fixtures defined from pytest_smtpsec.plugin", 1)[1])[0]
+        ours = re.split(r"-+ fixtures defined from ", listing.split("fixtures defined from pytest_smtpsec.fixtures", 1)[1])[0]
         every = frozenset(re.findall(r"^(\w+)(?: \[\w+ scope\])? -- ", listing, re.M))
         mine = frozenset(re.findall(r"^(\w+)(?: \[\w+ scope\])? -- ", ours, re.M))
         markers = frozenset(str(m).split(":")[0].split("(")[0] for m in pytester.parseconfigure("-p", "no:benchmark").getini("markers"))
