@@ -22,6 +22,7 @@ from enum import Enum
 from pathlib import Path
 
 import pytest
+from lab_files import PORTS, paths_of
 
 from pytest_smtpsec.checks import CHECKS, Check
 from pytest_smtpsec.host import HOST_CHECKS, HostCheck, HostFacts, HostPaths, LocalRunner
@@ -762,37 +763,25 @@ def test_the_probe_sessions_shown_are_current(lab: LabPool) -> None:
 
 # -- host checks: failure screens from the reference sendmail's files, broken one way each ----------
 
-LAB_PORTS = {"smtp": 2525, "submission": 2587, "smtps": 2465}
-"""Never bound: prepare only writes them into the mc."""
-
-
-def _host_paths(state: Path, **changes: str) -> HostPaths:
-    layout = Layout(state)
-    return HostPaths(
-        cf=changes.get("cf", str(layout.cf)),
-        mc=changes.get("mc", str(layout.mc)),
-        sendmail=changes.get("sendmail", "/usr/sbin/sendmail"),
-        sasl_conf=(changes.get("sasl_conf", str(layout.sasl_conf)),),
-    )
 
 
 def _without_p(state: Path) -> HostPaths:
     layout = Layout(state)
     layout.mc.write_text(layout.mc.read_text().replace("define(`confAUTH_OPTIONS', `A p')dnl", "define(`confAUTH_OPTIONS', `A')dnl"))
     layout.cf.write_text(subprocess.run(["m4", str(layout.mc)], capture_output=True, text=True, check=True, timeout=60).stdout)
-    return _host_paths(state)
+    return paths_of(state)
 
 
 def _mc_edited_later(state: Path) -> HostPaths:
     layout = Layout(state)
     later = layout.cf.stat().st_mtime + 120
     os.utime(layout.mc, (later, later))
-    return _host_paths(state)
+    return paths_of(state)
 
 
 def _world_readable_key(state: Path) -> HostPaths:
     Layout(state).server_key.chmod(0o644)
-    return _host_paths(state)
+    return paths_of(state)
 
 
 def _key_of_another_pair(state: Path) -> HostPaths:
@@ -800,7 +789,7 @@ def _key_of_another_pair(state: Path) -> HostPaths:
     key.chmod(0o600)
     key.write_bytes(self_signed_cert("other.test").private_key_pem.bytes())
     key.chmod(0o400)
-    return _host_paths(state)
+    return paths_of(state)
 
 
 def _ca_file_of_another_ca(state: Path) -> HostPaths:
@@ -808,20 +797,20 @@ def _ca_file_of_another_ca(state: Path) -> HostPaths:
     cacert.chmod(0o644)
     cacert.write_bytes(CA("Another Vendor CA").cert_pem.bytes())
     cacert.chmod(0o444)
-    return _host_paths(state)
+    return paths_of(state)
 
 
 def _saslauthd_down(state: Path) -> HostPaths:
     conf = state / "Sendmail.conf"
     conf.write_text(f"pwcheck_method: saslauthd\nsaslauthd_path: {state}/saslauthd/mux\nmech_list: PLAIN LOGIN\n")
-    return _host_paths(state, sasl_conf=str(conf))
+    return paths_of(state, sasl_conf=str(conf))
 
 
 def _sendmail_without_starttls(state: Path) -> HostPaths:
     binary = state / "sendmail"
     binary.write_text('#!/bin/sh\necho "Version 8.13.8"\necho " Compiled with: DNSMAP LDAPMAP LOG MILTER NEWDB PIPELINING SASLv2"\necho\n')
     binary.chmod(0o755)
-    return _host_paths(state, sendmail=str(binary))
+    return paths_of(state, sendmail=str(binary))
 
 
 HOST_SCENARIOS: dict[str, tuple[str, Callable[[Path], HostPaths]]] = {
@@ -861,7 +850,7 @@ def test_every_host_check_has_a_failure_scenario() -> None:
 def test_host_check_failure_screens_are_current(name: str, tmp_path: Path) -> None:
     state = tmp_path / "state"
     state.mkdir(mode=0o700)
-    prepare(PROFILES["secure"], Layout(state), "127.0.0.1", LAB_PORTS)
+    prepare(PROFILES["secure"], Layout(state), "127.0.0.1", PORTS)
     result = HOST_CHECKS[name].run(HostFacts(LocalRunner(), HOST_SCENARIOS[name][1](state)))
     assert result.verdict is Verdict.FAIL, result.outcome.reason
     page = CHECK_PAGES / f"{name}.md"

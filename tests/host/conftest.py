@@ -14,25 +14,15 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from lab_files import PORTS, paths_of
 
-from pytest_smtpsec.host import HostFacts, HostPaths, LocalRunner, Runner
+from pytest_smtpsec.host import HostFacts, LocalRunner, Runner
 from pytest_smtpsec.lab.errors import LabError
 from pytest_smtpsec.lab.layout import Layout
 from pytest_smtpsec.lab.prepare import prepare
 from pytest_smtpsec.lab.profiles import PROFILES
 
-PORTS = {"smtp": 2525, "submission": 2587, "smtps": 2465}
-"""Never bound: prepare only writes them into the mc."""
-
-
-def paths_of(state: Path, **changes: str) -> HostPaths:
-    layout = Layout(state)
-    return HostPaths(
-        cf=changes.get("cf", str(layout.cf)),
-        mc=changes.get("mc", str(layout.mc)),
-        sendmail=changes.get("sendmail", "/usr/sbin/sendmail"),
-        sasl_conf=(changes.get("sasl_conf", str(layout.sasl_conf)),),
-    )
+__all__ = ["PORTS", "paths_of"]  # the host tests import them from here (lab_files is shared with test_docs)
 
 
 def facts_of(state: Path, *, runner: Runner | None = None, **changes: str) -> HostFacts:
