@@ -32,14 +32,13 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     checks = _marked_checks(metafunc.definition)
     if checks:
         where = [(t, w) for t in targets for w in (*t.services, None) if any(w in c.applies_to(t) for c in checks)]
+        services = [w.value if w else "host" for _, w in where]
+        ids = [f"{t.name}::{s}" for (t, _), s in zip(where, services, strict=True)] if len(targets) > 1 else services
     elif len(targets) > 1 and "smtp_target" in metafunc.fixturenames:
         where = [(t, None) for t in targets]
+        ids = [t.name for t in targets]
     else:
         return
-    many = len(targets) > 1
-    ids = [f"{t.name}::{w.value if w else 'host'}" if many else (w.value if w else "host") for t, w in where]
-    if not checks:
-        ids = [t.name for t, _ in where]
     metafunc.parametrize("_smtpsec_where", where, ids=ids, indirect=True)
 
 

@@ -180,10 +180,13 @@ def run_checks(item: pytest.Item, checks: list[Check], target: Target, service: 
 
 
 def judge(item: pytest.Item, results: list[tuple[AnyCheck, CheckResult]], *, role: str, connections: int) -> None:
-    """Keep the results for the call phase and the reports; a check that could not run errors the setup."""
-    item.stash[RESULTS] = results
+    """Keep the results for the call phase and the reports; a check that could not run errors the setup.
+
+    Adds to what the item holds already: a test may carry host-check and network-check markers both.
+    """
+    item.stash[RESULTS] = [*item.stash.get(RESULTS, []), *results]
     records = [Record.of(c, r, role=role, connections=connections, nodeid=item.nodeid) for c, r in results]
-    item.stash[RECORDS] = records
+    item.stash[RECORDS] = [*item.stash.get(RECORDS, []), *records]
     for record in records:
         item.user_properties += [
             ("smtpsec_host", record.target),
@@ -195,7 +198,6 @@ def judge(item: pytest.Item, results: list[tuple[AnyCheck, CheckResult]], *, rol
     errors = [failure.render(c, r) for c, r in results if r.verdict is Verdict.ERROR]
     if errors:
         raise CouldNotCheck("\n\n".join(errors))
-
 
 
 def settle(item: pytest.Item) -> None:

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from pytest_smtpsec.lab.acceptance import suite_command
 from pytest_smtpsec.lab.pool import LabPool
 
 
@@ -76,3 +77,32 @@ def test_bad_host_options_are_usage_errors(pytester: pytest.Pytester, arg: str, 
     result = pytester.runpytest("--smtpsec", "--smtpsec-host-config=local", arg)
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines([message])
+
+
+def test_host_and_network_markers_on_one_test_both_count(
+    pytester: pytest.Pytester, lab: LabPool, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    secure = lab("secure")
+    state = Path(secure.ca_file).parent
+    key = tmp_path / "private" / "smtpkey.pem"
+    key.parent.mkdir(mode=0o700)
+    key.write_bytes((state / "private" / "smtpkey.pem").read_bytes())
+    key.chmod(0o644)
+    broken = tmp_path / "sendmail.cf"
+    broken.write_text((state / "sendmail.cf").read_text().replace(str(state / "private" / "smtpkey.pem"), str(key)))
+    monkeypatch.setenv("SMTPSEC_PASSWORD", secure.password)
+    pytester.makepyfile(
+        """
+        import pytest
+
+        @pytest.mark.key_files_protected
+        @pytest.mark.vrfy_expn_disabled
+        def test_both():
+            pass
+        """
+    )
+    result = pytester.runpytest(
+        *suite_command(secure)[4:], "--smtpsec-host-config=local", f"--smtpsec-sendmail-cf={broken}", "-k", "smtp]"
+    )
+    result.assert_outcomes(failed=1)  # the network check passes; the host check's failure must not be lost
+    result.stdout.fnmatch_lines(["key_files_protected on local*INSECURE*"])
