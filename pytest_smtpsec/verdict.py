@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import Enum
 
 
@@ -55,7 +55,6 @@ class CheckResult:
     address: str | None
     outcome: Outcome
     seconds: float = 0.0
-    extra: dict[str, str] = field(default_factory=dict)
 
     @property
     def verdict(self) -> Verdict:

@@ -60,6 +60,3 @@ class ProbeCache:
     def __call__(self, target: Target) -> Probes:
         with self._lock:
             return self._by_target.setdefault(target, Probes(target))
-
-    def __iter__(self):  # type: ignore[no-untyped-def]
-        return iter(list(self._by_target.values()))

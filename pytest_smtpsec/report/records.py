@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from typing import Any
 
 import pytest
@@ -34,7 +34,6 @@ class Record:
     connections: int = 0
     """Connections opened to the host so far in this process (the largest value is the host's total)."""
     nodeid: str = ""
-    extra: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
     def of(cls, check: Any, result: CheckResult, *, role: str, connections: int, nodeid: str) -> Record:
