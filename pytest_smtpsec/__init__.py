@@ -4,7 +4,7 @@ from .checks import CHECKS, Check
 from .client import SmtpClient
 from .probe import ProbeError, Probes
 from .target import AuthPolicy, Credentials, Ports, Role, Service, Target
-from .verdict import CheckResult, Outcome, Verdict
+from .verdict import CheckResult, Outcome, SmtpsecWarning, Verdict
 
 __all__ = [
     "CHECKS",
@@ -19,6 +19,7 @@ __all__ = [
     "Role",
     "Service",
     "SmtpClient",
+    "SmtpsecWarning",
     "Target",
     "Verdict",
 ]

@@ -105,9 +105,7 @@ def chain_problem(chain: tuple[x509.Certificate, ...], anchors: tuple[x509.Certi
     start, end = leaf.not_valid_before_utc, leaf.not_valid_after_utc
     moment = min(max(dt.datetime.now(dt.UTC), start + dt.timedelta(seconds=1)), end - dt.timedelta(seconds=1))
     try:
-        verifier = (
-            verification.PolicyBuilder().store(verification.Store(list(anchors))).time(moment).build_server_verifier(subject)
-        )
+        verifier = verification.PolicyBuilder().store(verification.Store(list(anchors))).time(moment).build_server_verifier(subject)
         verifier.verify(leaf, list(chain[1:]))
     except verification.VerificationError as exc:
         known = {describe(a.subject) for a in anchors}

@@ -7,31 +7,41 @@ from typing import Any
 
 import pytest
 
-from .checks import CHECKS, Check
+from .checks import ServiceCheck, TargetCheck
 from .client import SmtpClient
-from .host import HOST_CHECKS, HostCheck, HostFacts
+from .engine import NetworkCheck
+from .host import HostCheck, HostFacts
+from .nodes import CLIENTS, PLAN, run_checks, store_results
 from .probe import Probes
-from .suite import CLIENTS, STATE, judge, run_checks
 from .target import Service, Target
 from .verdict import CheckResult
 
 # -- markers and targets for users' own tests ------------------------------------------------------
 
 
-def _marked_checks(node: Any) -> list[Check]:
-    return [CHECKS[m.name] for m in node.iter_markers() if m.name in CHECKS]
+def _marked(node: Any) -> list[Any]:
+    registry = node.config.stash[PLAN].registry
+    return list(dict.fromkeys(registry[m.name] for m in node.iter_markers() if m.name in registry))
+
+
+def _marked_checks(node: Any) -> list[NetworkCheck]:
+    return [c for c in _marked(node) if isinstance(c, ServiceCheck | TargetCheck)]
 
 
 def _marked_host_checks(node: Any) -> list[HostCheck]:
-    return [HOST_CHECKS[m.name] for m in node.iter_markers() if m.name in HOST_CHECKS]
+    return [c for c in _marked(node) if isinstance(c, HostCheck)]
+
+
+def _places(check: NetworkCheck, target: Target) -> tuple[Service | None, ...]:
+    return check.places(target)
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     """Marked tests run once per (host, service) their checks apply to; other tests once per host."""
-    targets = metafunc.config.stash[STATE].targets
+    targets = metafunc.config.stash[PLAN].targets
     checks = _marked_checks(metafunc.definition)
     if checks:
-        where = [(t, w) for t in targets for w in (*t.services, None) if any(w in c.applies_to(t) for c in checks)]
+        where = [(t, w) for t in targets for w in (*t.services, None) if any(w in _places(c, t) for c in checks)]
         services = [w.value if w else "host" for _, w in where]
         ids = [f"{t.name}::{s}" for (t, _), s in zip(where, services, strict=True)] if len(targets) > 1 else services
     elif len(targets) > 1 and "smtp_target" in metafunc.fixturenames:
@@ -47,7 +57,7 @@ def _smtpsec_where(request: pytest.FixtureRequest) -> tuple[Target | None, Servi
     if hasattr(request, "param"):
         where: tuple[Target | None, Service | None] = request.param
         return where
-    targets = request.config.stash[STATE].targets
+    targets = request.config.stash[PLAN].targets
     return (targets[0] if targets else None), None
 
 
@@ -56,13 +66,13 @@ def _smtpsec_marked_checks(request: pytest.FixtureRequest, _smtpsec_where: tuple
     host_checks = _marked_host_checks(request.node)
     if host_checks:
         facts: HostFacts = request.getfixturevalue("smtpsec_host_facts")
-        judge(request.node, [(c, c.run(facts)) for c in host_checks], role="host-config", connections=0)
+        store_results(request.node, [(c, c.run(facts)) for c in host_checks], role="host-config", connections=0)
     checks = _marked_checks(request.node)
     if not checks:
         return
     target = request.getfixturevalue("smtp_target")
     service = _smtpsec_where[1]
-    run_checks(request.node, [c for c in checks if service in c.applies_to(target)], target, service)
+    run_checks(request.node, [c for c in checks if service in _places(c, target)], target, service)
 
 
 @pytest.fixture
@@ -84,7 +94,7 @@ def smtpsec_host_facts(pytestconfig: pytest.Config) -> HostFacts:
 
     Scope: function (facts are gathered once per run). Type: :class:`pytest_smtpsec.host.HostFacts`.
     """
-    facts = pytestconfig.stash[STATE].host_facts
+    facts = pytestconfig.stash[PLAN].host_facts
     if facts is None:
         pytest.fail("no mail host to inspect: give --smtpsec-host-config=local or ssh://user@host", pytrace=False)
     return facts
@@ -114,7 +124,7 @@ def smtpsec_probes(pytestconfig: pytest.Config, smtp_target: Target) -> Probes:
 
     Scope: function (the cache behind it lives for the session). Type: :class:`~pytest_smtpsec.Probes`.
     """
-    return pytestconfig.stash[STATE].probes(smtp_target)
+    return pytestconfig.stash[PLAN].engine.probes(smtp_target)
 
 
 @pytest.fixture
@@ -139,14 +149,18 @@ def smtp_session(request: pytest.FixtureRequest, smtp_target: Target) -> Iterato
 
 
 @pytest.fixture
-def smtpsec_check(smtpsec_probes: Probes) -> Callable[[str, Service | str | None], CheckResult]:
+def smtpsec_check(pytestconfig: pytest.Config, smtp_target: Target) -> Callable[[str, Service | str | None], CheckResult]:
     """Run a named check from a test and get its :class:`~pytest_smtpsec.CheckResult` to assert on.
 
     Scope: function. Type: ``(check: str, service: str | Service | None) -> CheckResult``.
     """
+    plan = pytestconfig.stash[PLAN]
 
     def run(check: str, service: Service | str | None = None) -> CheckResult:
-        return CHECKS[check].run(smtpsec_probes, Service(service) if service else None)
+        found = plan.registry[check]
+        if not isinstance(found, ServiceCheck | TargetCheck):
+            raise TypeError(f"{check} is a host check: use its marker, or {check}.run(smtpsec_host_facts)")
+        return plan.engine.run(found, smtp_target, Service(service) if service else None)
 
     return run
 

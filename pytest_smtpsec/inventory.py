@@ -3,6 +3,7 @@
     [defaults]
     ca_file = "site-ca.pem"
     auth_policy = "enforce"
+    service_roles = { smtp = "mx" }    # port 25 takes no logins on this site
 
     [[host]]
     name = "mail.example.org"      # the id, and the name the certificate must match
@@ -12,7 +13,10 @@
     user = "probe@example.org"
     password_env = "MAIL_PROBE_PASSWORD"
 
-A bad file is refused before any connection, naming the file and line.
+Every per-host key may sit in ``[defaults]`` or a ``[[host]]``; a host's own value wins, then the
+defaults, then the command line or ini file (see :mod:`.settings`), except ``tls_name``, which is the
+host's ``name`` unless the host says otherwise. A bad file is refused before any
+connection, naming the file and line.
 """
 
 from __future__ import annotations
@@ -21,26 +25,29 @@ import os
 import re
 import tomllib
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .settings import SettingsError, parse_days, parse_name, parse_policy, parse_port, parse_role, parse_seconds, parse_tls_version
-from .target import Credentials, Ports, Service, Target
+from .settings import (
+    SettingsError,
+    build_target,
+    parse_days,
+    parse_env_name,
+    parse_hardening,
+    parse_name,
+    parse_policy,
+    parse_port,
+    parse_role,
+    parse_seconds,
+    parse_service_role,
+    parse_tls_version,
+    parse_user,
+)
+from .target import Service, Target
 
-_HOST_ONLY = {"name", "address"}
-_KEYS: dict[str, Callable[[Any], Any]] = {
-    "tls_name": lambda v: parse_name(_text(v)),
-    "role": lambda v: parse_role(_text(v)),
-    "ports": lambda v: v,  # checked by _ports
-    "ca_file": lambda v: _text(v),
-    "user": lambda v: _text(v),
-    "password_env": lambda v: parse_name(_text(v)),
-    "auth_policy": lambda v: parse_policy(_text(v)),
-    "timeout": lambda v: parse_seconds(str(_number(v))),
-    "ehlo_name": lambda v: parse_name(_text(v)),
-    "min_tls": lambda v: parse_tls_version(_text(v)),
-    "cert_warn_days": lambda v: parse_days(str(_number(v))),
-}
+MAX_BYTES = 16 * 1024 * 1024
+"""An inventory larger than this is refused (100,000 hosts take about 8 MB)."""
 
 
 def _text(value: Any) -> str:
@@ -49,24 +56,48 @@ def _text(value: Any) -> str:
     return value
 
 
-def _number(value: Any) -> int | float:
+def _number(value: Any) -> str:
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise SettingsError(f"expected a number, got {type(value).__name__} {value!r}")
-    return value
+    return str(value)
 
 
-def _ports(value: Any) -> Ports:
-    if not isinstance(value, dict):
-        raise SettingsError(f"ports must be a table like {{ smtp = 25 }}, got {value!r}")
-    unknown = set(value) - {s.value for s in Service}
-    if unknown:
-        raise SettingsError(f"unknown service(s) in ports: {', '.join(sorted(unknown))} (smtp, submission, smtps)")
-    given = {}
-    for service, port in value.items():
-        if isinstance(port, bool) or not isinstance(port, int | str):
-            raise SettingsError(f"ports.{service} must be a number or \"off\", got {port!r}")
-        given[service] = parse_port(str(port))
-    return Ports(**{**{s.value: s.default_port for s in Service}, **given})
+def _per_service(parse: Callable[[str], Any], suffix: str, example: str) -> Callable[[Any], dict[str, Any]]:
+    """A table keyed by service (``ports = { smtp = 25 }``) -> ``{"smtp_port": 25}``."""
+
+    def convert(value: Any) -> dict[str, Any]:
+        if not isinstance(value, dict):
+            raise SettingsError(f"expected a table like {example}, got {value!r}")
+        unknown = set(value) - {s.value for s in Service}
+        if unknown:
+            raise SettingsError(f"unknown service(s): {', '.join(sorted(unknown))} (smtp, submission, smtps)")
+        converted = {}
+        for service, item in value.items():
+            if isinstance(item, bool) or not isinstance(item, int | str):
+                raise SettingsError(f"{service} must be a number or a string, got {item!r}")
+            converted[f"{service}_{suffix}"] = parse(str(item))
+        return converted
+
+    return convert
+
+
+KEYS: dict[str, Callable[[Any], dict[str, Any]]] = {
+    "tls_name": lambda v: {"tls_name": parse_name(_text(v))},  # per host only: it defaults to the host's name
+    "role": lambda v: {"role": parse_role(_text(v))},
+    "ports": _per_service(parse_port, "port", '{ smtp = 25, smtps = "off" }'),
+    "service_roles": _per_service(parse_service_role, "role", '{ smtp = "mx" }'),
+    "ca_file": lambda v: {"ca_file": _text(v)},  # made absolute and checked by Inventory
+    "user": lambda v: {"user": parse_user(_text(v))},
+    "password_env": lambda v: {"password_env": parse_env_name(_text(v))},
+    "auth_policy": lambda v: {"auth_policy": parse_policy(_text(v))},
+    "timeout": lambda v: {"timeout": parse_seconds(_number(v))},
+    "ehlo_name": lambda v: {"ehlo_name": parse_name(_text(v))},
+    "min_tls": lambda v: {"min_tls": parse_tls_version(_text(v))},
+    "cert_warn_days": lambda v: {"cert_warn_days": parse_days(_number(v))},
+    "hardening": lambda v: {"hardening": parse_hardening(_text(v))},
+}
+"""Every per-host key of an inventory, and how its TOML value becomes target settings."""
+HOST_ONLY = ("name", "address")
 
 
 class _Lines:
@@ -79,7 +110,7 @@ class _Lines:
 
     def key(self, start: int, key: str) -> int:
         """The line of ``key`` in the table that starts at line ``start`` (or the header line)."""
-        for number in range(start, len(self.lines) + 1):
+        for number in range(start, min(len(self.lines), start + 200) + 1):
             line = self.lines[number - 1]
             if number > start and re.match(r"\s*\[", line):
                 break
@@ -88,89 +119,107 @@ class _Lines:
         return start
 
 
-def password_variables(path: Path) -> list[str]:
-    """The environment variables an inventory takes passwords from (``password_env``), best effort."""
-    try:
-        data = tomllib.loads(path.read_text())
-    except (OSError, tomllib.TOMLDecodeError):
-        return []  # load_inventory says what is wrong with the file
-    tables = [data.get("defaults", {}), *data.get("host", [])]
-    return sorted({t["password_env"] for t in tables if isinstance(t, dict) and isinstance(t.get("password_env"), str)})
+@dataclass(frozen=True)
+class Inventory:
+    """An inventory file read and syntax-checked once; :meth:`targets` validates and builds its hosts."""
 
+    path: Path
+    text: str
+    data: Mapping[str, Any]
 
-def load_inventory(path: Path, environ: Mapping[str, str] = os.environ, *, timeout: float = 10.0) -> list[Target]:
-    """The hosts of an inventory file as Targets, in file order. Raises SettingsError naming file:line."""
-    try:
-        text = path.read_text()
-    except OSError as exc:
-        raise SettingsError(f"{path}: cannot read the inventory: {exc.strerror}") from None
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise SettingsError(f"{path}: not valid TOML: {exc}") from None
-    where = _Lines(text)
+    @classmethod
+    def read(cls, path: Path) -> Inventory:
+        try:
+            raw = path.read_bytes()
+        except OSError as exc:
+            raise SettingsError(f"{path}: cannot read the inventory: {exc.strerror}") from None
+        if len(raw) > MAX_BYTES:
+            raise SettingsError(f"{path}: inventory larger than {MAX_BYTES // 2**20} MB")
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise SettingsError(f"{path}: not a text file (invalid UTF-8 at byte {exc.start}): expected TOML") from None
+        try:
+            data = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as exc:
+            raise SettingsError(f"{path}: not valid TOML: {exc}") from None
+        return cls(path, text, data)
 
-    def fail(line: int, message: str) -> SettingsError:
-        return SettingsError(f"{path}:{line}: {message}")
+    def password_variables(self) -> list[str]:
+        """The environment variables the hosts take passwords from (``password_env``), best effort."""
+        tables = [self.data.get("defaults", {}), *self.data.get("host", [])]
+        return sorted({t["password_env"] for t in tables if isinstance(t, dict) and isinstance(t.get("password_env"), str)})
 
-    unknown = set(data) - {"defaults", "host"}
-    if unknown:
-        raise fail(1, f"unknown top-level key(s): {', '.join(sorted(unknown))} (expected [defaults] and [[host]])")
-    defaults = data.get("defaults", {})
-    hosts = data.get("host", [])
-    if not isinstance(defaults, dict) or not isinstance(hosts, list):
-        raise fail(1, "[defaults] must be a table and [[host]] an array of tables")
-    if not hosts:
-        raise fail(1, "no hosts: add at least one [[host]] table")
-    for key in set(defaults) - set(_KEYS):
-        raise fail(where.key(where.defaults, key), f"unknown key {key!r} in [defaults]")
+    def targets(
+        self, environ: Mapping[str, str] = os.environ, *, defaults: Mapping[str, Any] = {}, need_password: bool = True
+    ) -> list[Target]:
+        """The hosts as Targets, in file order; ``defaults`` are the command line's per-host settings.
 
-    targets: list[Target] = []
-    seen: dict[str, int] = {}
-    for index, entry in enumerate(hosts):
-        start = where.hosts[index] if index < len(where.hosts) else 1
-        for key in set(entry) - set(_KEYS) - _HOST_ONLY:
-            raise fail(where.key(start, key), f"unknown key {key!r} in [[host]] (known: {', '.join(sorted({*_KEYS, *_HOST_ONLY}))})")
-        if "name" not in entry:
-            raise fail(start, "a [[host]] without a name")
-        merged = {**defaults, **entry}
-        values: dict[str, Any] = {}
-        for key, value in merged.items():
-            line = where.key(start if key in entry else where.defaults, key)
+        Raises SettingsError naming file:line.
+        """
+        path, data, where = self.path, self.data, _Lines(self.text)
+
+        def fail(line: int, message: str) -> SettingsError:
+            return SettingsError(f"{path}:{line}: {message}")
+
+        unknown = set(data) - {"defaults", "host"}
+        if unknown:
+            raise fail(1, f"unknown top-level key(s): {', '.join(sorted(unknown))} (expected [defaults] and [[host]])")
+        site_defaults, hosts = data.get("defaults", {}), data.get("host", [])
+        if not isinstance(site_defaults, dict) or not isinstance(hosts, list) or not all(isinstance(h, dict) for h in hosts):
+            raise fail(1, "[defaults] must be a table and [[host]] an array of tables")
+        if not hosts:
+            raise fail(1, "no hosts: add at least one [[host]] table")
+        if "tls_name" in site_defaults:
+            raise fail(where.key(where.defaults, "tls_name"), "tls_name is per host (it defaults to the host's name), not in [defaults]")
+        for key in set(site_defaults) - set(KEYS):
+            raise fail(where.key(where.defaults, key), f"unknown key {key!r} in [defaults] (known: {', '.join(sorted(KEYS))})")
+        common = {**defaults, **self._values(site_defaults, lambda key: where.key(where.defaults, key), fail)}
+
+        targets: list[Target] = []
+        seen: dict[str, int] = {}
+        for index, entry in enumerate(hosts):
+            start = where.hosts[index] if index < len(where.hosts) else 1
+            for key in set(entry) - set(KEYS) - set(HOST_ONLY):
+                raise fail(where.key(start, key), f"unknown key {key!r} in [[host]] (known: {', '.join(sorted({*KEYS, *HOST_ONLY}))})")
+            if "name" not in entry:
+                raise fail(start, "a [[host]] without a name")
+
+            def line_of(key: str, start: int = start) -> int:
+                return where.key(start, key)
+
             try:
-                values[key] = _ports(value) if key == "ports" else parse_name(_text(value)) if key in _HOST_ONLY else _KEYS[key](value)
+                name, address = (parse_name(_text(entry[k])) if k in entry else None for k in HOST_ONLY)
             except SettingsError as exc:
-                raise fail(line, f"{key}: {exc}") from None
-        name = values["name"]
-        if name in seen:
-            raise fail(where.key(start, "name"), f"duplicate host name {name!r} (first at line {seen[name]})")
-        seen[name] = where.key(start, "name")
-        credentials = None
-        if "user" in values:
-            env = values.get("password_env")
-            if not env:
-                raise fail(where.key(start, "user"), f"host {name!r} has a user but no password_env")
-            password = environ.get(env)
-            if not password:
-                raise fail(where.key(start, "user"), f"${env} (password_env of {name!r}) is not set")
-            credentials = Credentials(values["user"], password)
-        ca_file = values.get("ca_file")
-        if ca_file is not None:
-            ca_path = (path.parent / ca_file).resolve()
-            if not ca_path.is_file():
-                raise fail(where.key(start if "ca_file" in entry else where.defaults, "ca_file"), f"ca_file: no such file: {ca_path}")
-            ca_file = ca_path
-        options = {k: values[k] for k in ("role", "auth_policy", "ehlo_name", "min_tls", "cert_warn_days") if k in values}
-        targets.append(
-            Target(
-                host=values.get("address", name),
-                tls_name=values.get("tls_name", name),
-                name=name,
-                ports=values.get("ports", Ports()),
-                ca_file=ca_file,
-                credentials=credentials,
-                timeout=values.get("timeout", timeout),
-                **options,
-            )
-        )
-    return targets
+                raise fail(line_of("name"), f"name/address: {exc}") from None
+            assert name is not None
+            if name in seen:
+                raise fail(line_of("name"), f"duplicate host name {name!r} (first at line {seen[name]})")
+            seen[name] = line_of("name")
+            values = {**common, "tls_name": name, **self._values({k: v for k, v in entry.items() if k in KEYS}, line_of, fail)}
+            try:
+                targets.append(build_target(address or name, values, environ, name=name, need_password=need_password))
+            except SettingsError as exc:
+                raise fail(line_of("user") if "user" in entry else start, f"host {name!r}: {exc}") from None
+        return targets
+
+    def _values(self, table: Mapping[str, Any], line_of: Callable[[str], int], fail: Callable[[int, str], SettingsError]) -> dict[str, Any]:
+        values: dict[str, Any] = {}
+        for key, value in table.items():
+            try:
+                values.update(KEYS[key](value))
+                if key == "ca_file":
+                    ca_file = (self.path.parent / values["ca_file"]).resolve()
+                    if not ca_file.is_file():
+                        raise SettingsError(f"no such file: {ca_file}")
+                    values["ca_file"] = ca_file
+            except SettingsError as exc:
+                raise fail(line_of(key), f"{key}: {exc}") from None
+        return values
+
+
+def load_inventory(
+    path: Path, environ: Mapping[str, str] = os.environ, *, defaults: Mapping[str, Any] = {}, need_password: bool = True
+) -> list[Target]:
+    """The hosts of an inventory file as Targets, in file order. Raises SettingsError naming file:line."""
+    return Inventory.read(path).targets(environ, defaults=defaults, need_password=need_password)

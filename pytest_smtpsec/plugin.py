@@ -1,7 +1,8 @@
-"""pytest glue: options and ini keys, markers, collection of the built-in suite, reports, xdist.
+"""pytest glue: options and ini keys, markers, the plan of the run, collection of the built-in suite, xdist.
 
-Everything here is wiring; targets, probes and checks are plain Python usable from a REPL. The suite's
-nodes live in :mod:`.suite`, the fixtures for users' own tests in :mod:`.fixtures`.
+Everything here is wiring; targets, probes, checks and the engine are plain Python usable from a REPL.
+The suite's nodes live in :mod:`.nodes`, the fixtures for users' own tests in :mod:`.fixtures`, the
+plugin's own hooks in :mod:`.hooks`, the reports in :mod:`.report`.
 """
 
 from __future__ import annotations
@@ -14,36 +15,41 @@ from typing import Any
 
 import pytest
 
-from .checks import CHECKS
-from .host import HOST_CHECKS, HostFacts
-from .inventory import load_inventory, password_variables
-from .report.records import ATTRIBUTE, RecordCollector
-from .report.summary import SummaryReporter
-from .settings import OPTIONS, PASSWORD_ENV, Option, SettingsError, parse_file, resolve, target_from
-from .suite import (
+from .checks import ServiceCheck
+from .host import HostFacts
+from .inventory import Inventory
+from .nodes import (
+    BUILTIN_SUITE,
     CLIENTS,
+    PLAN,
     RECORDS,
     RESULTS,
-    STATE,
     CheckFailed,
     CheckItem,
     CouldNotCheck,
+    NetworkCheckItem,
+    Plan,
     SmtpsecCollector,
-    SmtpsecItem,
-    SmtpsecWarning,
-    State,
-    per_host,
+    Suite,
     settle,
-    start_warming,
 )
+from .registry import AnyCheck, Registry, builtin_checks
+from .report.records import ATTRIBUTE
+from .report.reporter import Reporter
+from .settings import OPTIONS, PASSWORD_ENV, Given, Settings, SettingsError
+from .verdict import SmtpsecWarning
 
 pytest_plugins = ["pytest_smtpsec.fixtures"]
-__all__ = ["SmtpsecWarning"]  # named in -W filters: -W error::pytest_smtpsec.plugin.SmtpsecWarning
-
-_INVENTORY_KEY = "smtpsec_inventory"
+__all__ = ["SmtpsecWarning"]
 
 
-# -- options and markers ---------------------------------------------------------------------------
+# -- options, hooks and markers --------------------------------------------------------------------
+
+
+def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
+    from . import hooks
+
+    pluginmanager.add_hookspecs(hooks)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -51,16 +57,25 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--smtpsec", action="store_true", default=None, help="run the built-in acceptance suite against the configured hosts")
     parser.addini("smtpsec", type="bool", default=False, help="run the built-in acceptance suite (like --smtpsec)")
     for option in OPTIONS:
-        metavar = option.metavar or option.name.split("-")[-1].upper()
-        group.addoption(option.flag, dest=option.key, default=None, metavar=metavar, help=option.help)
+        group.addoption(option.flag, dest=option.key, default=None, metavar=option.metavar, help=option.help)
         parser.addini(option.key, help=option.help, default="")
 
 
+def pytest_smtpsec_checks(config: pytest.Config) -> list[AnyCheck]:
+    """The built-in checks, registered through the same hook as a site's own."""
+    return builtin_checks()
+
+
 def pytest_configure(config: pytest.Config) -> None:
-    for check in CHECKS.values():
-        where = f"once per applicable service ({', '.join(s.value for s in check.services)})" if check.services else "once per host"
+    registry = Registry(check for found in config.hook.pytest_smtpsec_checks(config=config) for check in found)
+    for check in registry.network:
+        where = (
+            f"once on each of {', '.join(s.value for s in check.services)} the target offers"
+            if isinstance(check, ServiceCheck)
+            else "once per host"
+        )
         config.addinivalue_line("markers", f"{check.name}: run the {check.name} check ({check.title}) before the test, {where}.")
-    for host_check in HOST_CHECKS.values():
+    for host_check in registry.host:
         config.addinivalue_line(
             "markers",
             f"{host_check.name}: run the {host_check.name} host check ({host_check.title}) before the test (--smtpsec-host-config).",
@@ -68,33 +83,74 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", "smtpsec(host, role, service, check): on every built-in check, to select with -m \"smtpsec(role='no-mail')\"."
     )
-    state = config.stash[STATE] = _state(config)
-    if state.enabled and not state.targets and state.host_facts is None:
+    plan = config.stash[PLAN] = _plan(config, registry)
+    if plan.enabled and not plan.targets and plan.host_facts is None:
         raise pytest.UsageError(
             "pytest-smtpsec: --smtpsec needs something to check: --smtpsec-host, --smtpsec-inventory or --smtpsec-host-config"
         )
     if not hasattr(config, "workerinput"):
-        collector = RecordCollector()
-        config.pluginmanager.register(collector, "smtpsec-records")
-        config.pluginmanager.register(SummaryReporter(collector), "smtpsec-summary")
-        from .report.html_report import HtmlReport
-        from .report.json_report import JsonReport
+        reporter = Reporter(config, registry)
+        config.pluginmanager.register(reporter, "smtpsec-reporter")
+        reporter.add_files(_settings(config))
 
-        for writer in (JsonReport, HtmlReport):
-            report = writer.configured(config, collector)
-            if report is not None:
-                config.pluginmanager.register(report, f"smtpsec-{writer.label.lower()}")
+
+def _given(config: pytest.Config) -> dict[str, Given | None]:
+    """Each option's text as written: the flag (relative to where pytest started), else the ini key (to the rootdir)."""
+    given: dict[str, Given | None] = {}
+    for option in OPTIONS:
+        flag = config.getoption(option.key)
+        ini = str(config.getini(option.key) or "")
+        given[option.name] = Given(str(flag), config.invocation_params.dir) if flag else Given(ini, config.rootpath) if ini else None
+    return given
+
+
+def _settings(config: pytest.Config) -> Settings:
+    try:
+        return Settings.parse(_given(config))
+    except SettingsError as exc:
+        raise pytest.UsageError(f"pytest-smtpsec: {exc}") from None
+
+
+def _quiet(config: pytest.Config) -> bool:
+    """Runs that send nothing to any server: help, listings and --collect-only need no password."""
+    option = config.option
+    return bool(option.help or option.collectonly or getattr(option, "markers", False) or getattr(option, "showfixtures", False))
+
+
+def _plan(config: pytest.Config, registry: Registry) -> Plan:
+    settings = _settings(config)
+    environ = {**os.environ, **getattr(config, "workerinput", {}).get("smtpsec_environ", {})}
+    need_password = not _quiet(config)
+    try:
+        suites = []
+        target = settings.target(environ, need_password=need_password)
+        if target is not None:
+            suites.append(Suite(BUILTIN_SUITE, (target,), per_host=False))
+        if settings.inventory is not None:
+            inventory = Inventory.read(settings.inventory)
+            targets = inventory.targets(environ, defaults=settings.host_settings, need_password=need_password)
+            suites.append(Suite(settings.inventory.name, tuple(targets), per_host=True))
+    except SettingsError as exc:
+        raise pytest.UsageError(f"pytest-smtpsec: {exc}") from None
+    host_facts = None
+    if settings.host_config:
+        host_facts = HostFacts.from_options(
+            settings.host_config, cf=settings.sendmail_cf, mc=settings.sendmail_mc, sendmail=settings.sendmail_bin
+        )
+    enabled = bool(config.getoption("smtpsec") or config.getini("smtpsec"))
+    return Plan(enabled=enabled, registry=registry, suites=suites, host_facts=host_facts)
 
 
 @pytest.hookimpl(tryfirst=True, optionalhook=True)
 def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
     """xdist: with ``-n``, keep each host's checks on one worker (``--dist load``/``loadgroup``, the default)."""
-    state = config.stash[STATE]
-    if not state.enabled or config.getvalue("dist") not in ("load", "loadgroup"):
+    plan = config.stash[PLAN]
+    if not plan.enabled or config.getvalue("dist") not in ("load", "loadgroup"):
         return None
     from .scheduling import HostScheduling
 
-    return HostScheduling(config, log, suites=[(name, per_host(name)) for name, _ in state.suites] or [("smtpsec", False)])
+    suites = [(s.name, s.per_host) for s in plan.suites] or [(BUILTIN_SUITE, False)]
+    return HostScheduling(config, log, suites=suites)
 
 
 @pytest.hookimpl(optionalhook=True)
@@ -105,50 +161,19 @@ def pytest_configure_node(node: Any) -> None:
 
 
 def _password_variables(config: pytest.Config) -> list[str]:
-    inventory = config.getoption(_INVENTORY_KEY) or config.getini(_INVENTORY_KEY)
-    return [PASSWORD_ENV, *(password_variables(Path(inventory)) if inventory else [])]
-
-
-def _raw_value(config: pytest.Config, option: Option) -> str | None:
-    """The flag's text, else the ini key's; a relative file named in an ini file is relative to the rootdir."""
-    given = config.getoption(option.key)
-    if given:
-        return str(given)
-    value = str(config.getini(option.key) or "")
-    if value and option.parse is parse_file and not Path(value).expanduser().is_absolute():
-        return str(config.rootpath / value)
-    return value or None
-
-
-def _state(config: pytest.Config) -> State:
-    raw = {o.name: _raw_value(config, o) for o in OPTIONS}
-    environ = {**os.environ, **getattr(config, "workerinput", {}).get("smtpsec_environ", {})}
-    try:
-        values = resolve(raw)
-        suites = []
-        target = target_from(values, environ)
-        if target is not None:
-            suites.append(("smtpsec", [target]))
-        inventory: Path | None = values["inventory"]
-        if inventory is not None:
-            suites.append((inventory.name, load_inventory(inventory, environ, timeout=values["timeout"])))
-    except SettingsError as exc:
-        raise pytest.UsageError(f"pytest-smtpsec: {exc}") from None
-    host_facts = None
-    if values["host-config"]:
-        host_facts = HostFacts.from_options(
-            values["host-config"], cf=values["sendmail-cf"], mc=values["sendmail-mc"], sendmail=values["sendmail-bin"]
-        )
-    enabled = bool(config.getoption("smtpsec") or config.getini("smtpsec"))
-    return State(enabled=enabled, suites=suites, host_facts=host_facts)
+    inventory = _settings(config).inventory
+    return [PASSWORD_ENV, *(Inventory.read(Path(inventory)).password_variables() if inventory else [])]
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:
     lines = []
-    for target in config.stash[STATE].targets:
-        ports = ", ".join(f"{s.value} {target.port(s)}" for s in target.services) or "no mail ports expected"
+    for target in config.stash[PLAN].targets:
+        ports = ", ".join(
+            f"{s.value} {target.port(s)}" + (f" as {target.service_role(s).value}" if target.service_roles.of(s) else "")
+            for s in target.services
+        )
         lines.append(
-            f"smtpsec: {target.tls_name} at {target.host} ({ports}); role {target.role.value}; "
+            f"smtpsec: {target.tls_name} at {target.host} ({ports or 'no mail ports expected'}); role {target.role.value}; "
             f"auth policy {target.auth_policy.value}; timeout {target.timeout:g} s"
         )
     return lines[:5] + ([f"smtpsec: ... and {len(lines) - 5} more hosts"] if len(lines) > 5 else [])
@@ -161,12 +186,15 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
 def pytest_make_collect_report(collector: pytest.Collector) -> Generator[None, pytest.CollectReport, pytest.CollectReport]:
     """Hang the built-in suites under the session, beside any test files, so they are collected like them."""
     report = yield
-    state = collector.config.stash[STATE]
-    if isinstance(collector, pytest.Session) and state.enabled and report.passed:
-        suites = state.suites if state.suites or state.host_facts is None else [("smtpsec", [])]
-        for index, (name, targets) in enumerate(suites):
-            facts = state.host_facts if index == 0 else None
-            report.result.append(SmtpsecCollector.from_parent(collector, name=name, nodeid=name, targets=targets, host_facts=facts))
+    plan = collector.config.stash[PLAN]
+    if isinstance(collector, pytest.Session) and plan.enabled and report.passed:
+        suites = plan.suites or [Suite(BUILTIN_SUITE, (), per_host=False)]
+        for index, suite in enumerate(suites):
+            facts = plan.host_facts if index == 0 else None
+            root = SmtpsecCollector.from_parent(
+                collector, name=suite.name, nodeid=suite.name, suite=suite, targets=suite.targets, host_facts=facts
+            )
+            report.result.append(root)
     return report
 
 
@@ -175,20 +203,20 @@ def pytest_collection_finish(session: pytest.Session) -> None:
 
     (An xdist worker does not know which hosts it will get: it warms each host when its first check runs.)
     """
-    state = session.config.stash[STATE]
-    if session.config.option.collectonly or not state.enabled:
+    plan = session.config.stash[PLAN]
+    if session.config.option.collectonly or not plan.enabled:
         return
     gc.freeze()  # the collected tree lives until the end: keep the collector from walking it again and again
     if hasattr(session.config, "workerinput"):
         return
-    for target in dict.fromkeys(i.target for i in session.items if isinstance(i, SmtpsecItem)):
-        start_warming(state, target)
+    for target in dict.fromkeys(i.target for i in session.items if isinstance(i, NetworkCheckItem)):
+        plan.engine.warm(target)
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
-    state = config.stash.get(STATE, None)
-    if state is not None and state.prefetch is not None:
-        state.prefetch.shutdown(wait=False, cancel_futures=True)
+    plan = config.stash.get(PLAN, None)
+    if plan is not None:
+        plan.engine.close()
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -212,5 +240,3 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
         for client in item.stash.get(CLIENTS, []):
             report.sections.append((f"SMTP transcript: {client.service.value} (secrets masked)", client.transcript))
     return report
-
-

@@ -1,4 +1,4 @@
-"""What to check: a mail host, the services it offers and how to talk to it."""
+"""What to check: a mail host, the services it offers, what each is for, and how to talk to it."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from pathlib import Path
 
 
 class Service(str, Enum):
-    """The three mail-submission doors of the note."""
+    """The three mail doors of the note."""
 
     SMTP = "smtp"
     SUBMISSION = "submission"
@@ -35,6 +35,25 @@ class AuthPolicy(str, Enum):
     ENFORCE = "enforce"
 
 
+class Hardening(str, Enum):
+    """How checks beside the note count: ``warn`` (default: reported, the run still passes) or ``fail``."""
+
+    WARN = "warn"
+    FAIL = "fail"
+
+
+class ServiceRole(str, Enum):
+    """What one service is for.
+
+    ``submission``: users log in there (the note's sendmail takes logins on all three ports), so AUTH must
+    work inside TLS. ``mx``: mail from the world arrives there and nobody logs in (port 25 of Postfix's
+    default ``master.cf``), so no login is expected; AUTH, if offered anyway, must still be safe.
+    """
+
+    SUBMISSION = "submission"
+    MX = "mx"
+
+
 class Role(str, Enum):
     """What a host is for, after the note's closing advice: few mail servers, every other host silent."""
 
@@ -48,6 +67,10 @@ class Role(str, Enum):
         """The services a host of this role must offer (none for ``no-mail``, which must offer nothing)."""
         return _ROLE_SERVICES[self]
 
+    def service_role(self, service: Service) -> ServiceRole:
+        """The role of ``service`` unless the user says otherwise: a relay-only host's port 25 is an MX."""
+        return ServiceRole.MX if self is Role.RELAY_ONLY else ServiceRole.SUBMISSION
+
 
 _ROLE_SERVICES = {
     Role.MAIL_SERVER: (Service.SMTP, Service.SUBMISSION, Service.SMTPS),
@@ -59,7 +82,7 @@ _ROLE_SERVICES = {
 
 @dataclass(frozen=True)
 class Credentials:
-    """A login used to prove that authenticated users may relay. The password is never shown."""
+    """A login used to prove that logins work and that authenticated users may relay. Never shown."""
 
     user: str
     password: str = field(repr=False)
@@ -79,20 +102,44 @@ class Ports:
 
 
 @dataclass(frozen=True)
+class ServiceRoles:
+    """A role per service; ``None`` means the host role's default (:meth:`Role.service_role`)."""
+
+    smtp: ServiceRole | None = None
+    submission: ServiceRole | None = None
+    smtps: ServiceRole | None = None
+
+    def of(self, service: Service) -> ServiceRole | None:
+        role: ServiceRole | None = getattr(self, service.value)
+        return role
+
+
+DEFAULT_TIMEOUT = 10.0
+DEFAULT_EHLO_NAME = "pytest-smtpsec.invalid"
+DEFAULT_MIN_TLS = "TLSv1.2"
+DEFAULT_CERT_WARN_DAYS = 30
+
+
+@dataclass(frozen=True)
 class Target:
-    """One mail host as the checks see it. Immutable, so it can key the probe cache."""
+    """One mail host as the checks see it. Immutable, so it can key the probe cache.
+
+    The defaults here are the only defaults: options and inventories that say nothing keep them.
+    """
 
     host: str
     tls_name: str = ""
     ports: Ports = Ports()
     ca_file: Path | None = None
     credentials: Credentials | None = None
-    timeout: float = 10.0
-    ehlo_name: str = "pytest-smtpsec.invalid"
+    timeout: float = DEFAULT_TIMEOUT
+    ehlo_name: str = DEFAULT_EHLO_NAME
     auth_policy: AuthPolicy = AuthPolicy.ENFORCE
     role: Role = Role.MAIL_SERVER
-    min_tls: str = "TLSv1.2"
-    cert_warn_days: int = 30
+    service_roles: ServiceRoles = ServiceRoles()
+    min_tls: str = DEFAULT_MIN_TLS
+    cert_warn_days: int = DEFAULT_CERT_WARN_DAYS
+    hardening: Hardening = Hardening.WARN
     name: str = ""
 
     def __post_init__(self) -> None:
@@ -105,6 +152,13 @@ class Target:
     def services(self) -> tuple[Service, ...]:
         """The services to check: those of the role whose port is not off, in the note's order."""
         return tuple(s for s in self.role.services if self.ports.of(s) is not None)
+
+    def service_role(self, service: Service) -> ServiceRole:
+        """What ``service`` is for on this host: as configured, else the host role's default."""
+        return self.service_roles.of(service) or self.role.service_role(service)
+
+    def takes_logins(self, service: Service) -> bool:
+        return self.service_role(service) is ServiceRole.SUBMISSION
 
     def port(self, service: Service) -> int:
         port = self.ports.of(service)

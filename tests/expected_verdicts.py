@@ -12,11 +12,15 @@ from pytest_smtpsec.target import Target
 
 SERVICES = ("smtp", "submission", "smtps")
 
-NO_STARTTLS_SKIPS = {
-    f"{service}::{check}": "skip"
-    for service in ("smtp", "submission")
-    for check in ("starttls_no_injection", "certificate_trusted", "certificate_matches_host", "certificate_valid")
-} | {"submission::auth_after_tls": "skip", "submission::relay_allowed_authenticated": "skip", "host::same_certificate_everywhere": "skip"}
+NO_STARTTLS_SKIPS = (
+    {
+        f"{service}::{check}": "skip"
+        for service in ("smtp", "submission")
+        for check in ("starttls_no_injection", "certificate_trusted", "certificate_matches_host", "certificate_valid")
+    }
+    | {f"{service}::{check}": "skip" for service in ("smtp", "submission") for check in ("auth_after_tls", "relay_allowed_authenticated")}
+    | {"host::same_certificate_everywhere": "skip"}
+)
 
 SMTPS_AFTER_TLS = (
     "auth_after_tls", "relay_allowed_authenticated", "certificate_trusted", "certificate_matches_host", "certificate_valid",
@@ -34,10 +38,10 @@ PROFILE_VERDICTS: dict[str, dict[str, str]] = {
     "weak-key": {f"{s}::certificate_valid": "fail" for s in SERVICES},
     "old-tls": {"host::tls_protocols": "fail"},
     "open-relay": {"smtp::relay_denied_unauthenticated": "fail"},
-    "vrfy-on": {f"{s}::vrfy_expn_disabled": "fail" for s in ("smtp", "submission")},
+    "vrfy-on": {f"{s}::vrfy_expn_disabled": "warn" for s in ("smtp", "submission")},  # hardening: warns by default
     "no-smtps": {},
     "submission-open": {"submission::submission_requires_tls": "fail"},
-    "no-auth-relay": {f"{s}::relay_allowed_authenticated": "fail" for s in ("submission", "smtps")},
+    "no-auth-relay": {f"{s}::relay_allowed_authenticated": "fail" for s in SERVICES},
     "default-banner": {f"{s}::banner_hides_version": "warn" for s in SERVICES},
     "weak-ciphers": {"host::tls_ciphers": "fail"},
     "smtps-cleartext": {"smtps::smtps_implicit_tls": "fail", **{f"smtps::{c}": "error" for c in SMTPS_AFTER_TLS}},
@@ -60,5 +64,5 @@ def verdict_table(target: Target) -> dict[str, str]:
     return {
         f"{service.value if service else 'host'}::{check.name}": check.run(probes, service).verdict.value
         for check in CHECKS.values()
-        for service in check.applies_to(target)
+        for service in check.places(target)
     }

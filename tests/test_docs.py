@@ -18,13 +18,12 @@ import sys
 import tomllib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
-from enum import Enum
 from pathlib import Path
 
 import pytest
 from lab_files import PORTS, paths_of
 
-from pytest_smtpsec.checks import CHECKS, Check
+from pytest_smtpsec.checks import CHECKS, NetworkCheck, ServiceCheck
 from pytest_smtpsec.host import HOST_CHECKS, HostCheck, HostFacts, HostPaths, LocalRunner
 from pytest_smtpsec.inventory import load_inventory
 from pytest_smtpsec.lab import PROFILES
@@ -36,7 +35,7 @@ from pytest_smtpsec.lab.prepare import prepare
 from pytest_smtpsec.probe import Probes
 from pytest_smtpsec.report import failure
 from pytest_smtpsec.settings import OPTIONS, PASSWORD_ENV
-from pytest_smtpsec.target import AuthPolicy, Role, Service, Target
+from pytest_smtpsec.target import AuthPolicy, Role, Service, ServiceRole, Target
 from pytest_smtpsec.verdict import CheckResult, Verdict, failed
 
 ROOT = Path(__file__).parent.parent
@@ -48,7 +47,7 @@ WRITE = bool(os.environ.get("SMTPSEC_WRITE_DOCS"))
 REGENERATE = "SMTPSEC_WRITE_DOCS=1 pytest tests/test_docs.py"
 IS_ROOT = os.geteuid() == 0
 needs_root = pytest.mark.skipif(not IS_ROOT, reason="the reference sendmail needs root")
-ALL_CHECKS: dict[str, Check | HostCheck] = {**CHECKS, **HOST_CHECKS}
+ALL_CHECKS: dict[str, NetworkCheck | HostCheck] = {**CHECKS, **HOST_CHECKS}
 
 
 def texts() -> dict[Path, str]:
@@ -87,20 +86,13 @@ def check_or_write(path: Path, name: str, body: str) -> None:
     assert regions(text)[name] == body, f"{rel(path)}: generated region {name!r} is stale; run {REGENERATE}"
 
 
-def cell(value: object) -> str:
-    if value is None:
-        return "–"
-    if isinstance(value, Enum):
-        return f"`{value.value}`"
-    if isinstance(value, float) and value.is_integer():
-        return f"`{value:g}`"
-    return f"`{value}`"
-
-
-def where(check: Check) -> str:
-    if not check.services:
+def where(check: NetworkCheck) -> str:
+    if not isinstance(check, ServiceCheck):
         return "the host as a whole: one test per host"
-    return ", ".join(f"{s.value} ({s.default_port})" for s in check.services) + ": one test per service"
+    ports = ", ".join(f"{s.value} ({s.default_port})" for s in check.services) + ": one test per service"
+    if tuple(check.service_roles) != tuple(ServiceRole):
+        ports += " used for " + " or ".join(f"`{r.value}`" for r in check.service_roles)
+    return ports
 
 
 # -- the detection matrix, read from its generated page ---------------------------------------------
@@ -174,8 +166,12 @@ def link_scenario(scenario: str) -> str:
 # -- renderers -------------------------------------------------------------------------------------
 
 
-def render_summary(check: Check) -> str:
-    services = [s.value for s in check.services] or ["host"]
+def services_of(check: NetworkCheck) -> list[str]:
+    return [s.value for s in check.services] if isinstance(check, ServiceCheck) else []
+
+
+def render_summary(check: NetworkCheck) -> str:
+    services = services_of(check) or ["host"]
     ids = ", ".join(f"`smtpsec::{s}::{check.name}`" if s != "host" else f"`smtpsec::{check.name}`" for s in services)
     kind = "hardening, beside the note: reported apart from the note's own rules" if check.hardening else "the note's own rule"
     caught_on = (
@@ -193,6 +189,7 @@ def render_summary(check: Check) -> str:
             "|---|---|",
             f"| Runs on | {where(check)} |",
             f"| Host roles | {', '.join(r.value for r in check.roles)} |",
+            f"| Area | {check.area.value} |",
             f"| Kind | {kind} |",
             f"| Test ids | {ids} |",
             f"| Marker | `@pytest.mark.{check.name}` |",
@@ -202,10 +199,10 @@ def render_summary(check: Check) -> str:
             "",
             f"**The note:** {check.note}",
             "",
-            "**Fix (sendmail.mc)**, as the failure screen prints it:",
+            "**Fix**, as the failure screen prints it:",
             "",
             "```",
-            check.fix,
+            check.fix.render(),
             "```",
             "",
         ]
@@ -234,7 +231,7 @@ def render_host_summary(check: HostCheck) -> str:
             "**Fix**, as the failure screen prints it:",
             "",
             "```",
-            check.fix,
+            check.fix.render(),
             "```",
             "",
         ]
@@ -250,7 +247,7 @@ def render_host_index() -> str:
 def render_check_index() -> str:
     lines = ["| Check | What it proves | Runs on | Caught on the reference sendmail by |", "|---|---|---|---|"]
     for check in CHECKS.values():
-        runs = ", ".join(s.value for s in check.services) or "host"
+        runs = ", ".join(services_of(check)) or "host"
         if check.roles == (Role.NO_MAIL,):
             runs += " (no-mail hosts)"
         by = trips(check.name) or "–"
@@ -261,19 +258,20 @@ def render_check_index() -> str:
 
 def render_options() -> str:
     lines = [
-        "| Option | ini key | Default | What it does |",
+        "| Option | ini key | Inventory key (per host) | What it does |",
         "|---|---|---|---|",
-        "| `--smtpsec` | `smtpsec` (true/false) | off | run the built-in acceptance suite against the configured hosts |",
+        "| `--smtpsec` | `smtpsec` (true/false) | – | run the built-in acceptance suite against the configured hosts (default off) |",
     ]
     for option in OPTIONS:
-        lines.append(f"| `{option.flag}` | `{option.key}` | {cell(option.default)} | {option.help} |")
+        per_host = f"`{option.per_host}`" if option.per_host else "–"
+        lines.append(f"| `{option.flag}` {option.metavar} | `{option.key}` | {per_host} | {option.help} |")
     return "\n".join(lines) + "\n"
 
 
 def render_markers() -> str:
     lines = ["| Marker | Runs the check | Once per |", "|---|---|---|"]
     for check in CHECKS.values():
-        per = ", ".join(s.value for s in check.services) if check.services else "host"
+        per = ", ".join(services_of(check)) or "host"
         lines.append(f"| `@pytest.mark.{check.name}` | [{check.title}](checks/{check.name}.md) | {per} |")
     for host_check in HOST_CHECKS.values():
         lines.append(f"| `@pytest.mark.{host_check.name}` | [{host_check.title}](checks/{host_check.name}.md) | run (host check) |")
@@ -284,7 +282,7 @@ def render_roles() -> str:
     lines = ["| Role | Must offer | Checks that run |", "|---|---|---|"]
     for role in Role:
         offers = ", ".join(f"{s.value} ({s.default_port})" for s in role.services) or "nothing on 25, 465, 587"
-        checks = [c for c in CHECKS.values() if c.applies_to(Target(host="mail.example.org", role=role))]
+        checks = [c for c in CHECKS.values() if c.places(Target(host="mail.example.org", role=role))]
         listed = ", ".join(f"[`{c.name}`](checks/{c.name}.md)" for c in checks)
         lines.append(f"| `{role.value}` | {offers} | {len(checks)}: {listed} |")
     return "\n".join(lines) + "\n"
@@ -675,9 +673,10 @@ def fingerprint(text: str) -> set[str]:
     return masked(FINGERPRINT.findall(text))
 
 
-def warning_lines(check: Check, target: Target, result: CheckResult) -> set[str]:
+def warning_lines(check: NetworkCheck, target: Target, result: CheckResult) -> set[str]:
     """What the warnings summary says for a WARN, without the line's prefix."""
-    return masked([f"{check.name} on {target.name} {result.service}: {result.outcome.reason}"])
+    where = f"{target.name} {result.service.value}" if result.service else target.name
+    return masked([f"{check.name} on {where}: {result.outcome.reason}"])
 
 
 def shown_warnings(text: str) -> set[str]:
@@ -762,7 +761,6 @@ def test_the_probe_sessions_shown_are_current(lab: LabPool) -> None:
 
 
 # -- host checks: failure screens from the reference sendmail's files, broken one way each ----------
-
 
 
 def _without_p(state: Path) -> HostPaths:

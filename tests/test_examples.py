@@ -62,7 +62,7 @@ def lab_flags(target: Target) -> list[str]:
 
 
 def built_in_items(target: Target) -> int:
-    return sum(len(check.applies_to(target)) for check in CHECKS.values())
+    return sum(len(check.places(target)) for check in CHECKS.values())
 
 
 def copy_example(name: str, pytester: pytest.Pytester) -> Path:

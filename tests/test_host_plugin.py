@@ -101,8 +101,6 @@ def test_host_and_network_markers_on_one_test_both_count(
             pass
         """
     )
-    result = pytester.runpytest(
-        *suite_command(secure)[4:], "--smtpsec-host-config=local", f"--smtpsec-sendmail-cf={broken}", "-k", "smtp]"
-    )
+    result = pytester.runpytest(*suite_command(secure)[4:], "--smtpsec-host-config=local", f"--smtpsec-sendmail-cf={broken}", "-k", "smtp]")
     result.assert_outcomes(failed=1)  # the network check passes; the host check's failure must not be lost
     result.stdout.fnmatch_lines(["key_files_protected on local*INSECURE*"])

@@ -44,39 +44,66 @@ class Expect:
 CLEARTEXT = "answered in cleartext instead of TLS"
 # fault -> (requires_starttls_before_auth on submission, smtps_implicit_tls on smtps)
 EXPECTED: dict[str, tuple[Expect, Expect]] = {
-    "silent": (Expect(E, "banner", "timed out after {t} s waiting for a reply (received nothing)"),
-               Expect(E, "tls", "timed out after {t} s waiting for the TLS handshake (nothing received)")),
-    "banner_then_silence": (Expect(E, "ehlo", "timed out after {t} s waiting for a reply (received nothing)"),
-                            Expect(F, None, f"{CLEARTEXT}: b'220 quiet.invalid")),
-    "slow_drip": (Expect(E, "banner", "timed out after {t} s waiting for a reply (received '2"),
-                  Expect(F, None, f"{CLEARTEXT}: b'2")),
-    "garbage": (Expect(E, "banner", r"garbage reply: not an SMTP reply: '\x00\x01"),
-                Expect(E, "tls", r"not a TLS server: it answered the ClientHello with '\x00\x01")),
-    "long_line": (Expect(E, "banner", "reply line longer than 2048 bytes without CRLF: '220 xxxx"),
-                  Expect(F, None, f"{CLEARTEXT}: b'220 xxxx")),
-    "endless_multiline": (Expect(E, "banner", "multi-line reply longer than 200 lines: '220-still greeting you'"),
-                          Expect(F, None, f"{CLEARTEXT}: b'220-still greeting you")),
-    "busy_421": (Expect(E, "banner", "421 4.3.2 busy.invalid"),
-                 Expect(F, None, f"{CLEARTEXT}: b'421 4.3.2")),
-    "closed_at_once": (Expect(E, "banner", "connection closed by the server (received nothing)"),
-                       Expect(E, "tls", "connection closed during the TLS handshake (nothing received)")),
+    "silent": (
+        Expect(E, "banner", "timed out after {t} s waiting for a reply (received nothing)"),
+        Expect(E, "tls", "timed out after {t} s waiting for the TLS handshake (nothing received)"),
+    ),
+    "banner_then_silence": (
+        Expect(E, "ehlo", "timed out after {t} s waiting for a reply (received nothing)"),
+        Expect(F, None, f"{CLEARTEXT}: b'220 quiet.invalid"),
+    ),
+    "slow_drip": (Expect(E, "banner", "timed out after {t} s waiting for a reply (received '2"), Expect(F, None, f"{CLEARTEXT}: b'2")),
+    "garbage": (
+        Expect(E, "banner", r"garbage reply: not an SMTP reply: '\x00\x01"),
+        Expect(E, "tls", r"not a TLS server: it answered the ClientHello with '\x00\x01"),
+    ),
+    "long_line": (
+        Expect(E, "banner", "reply line longer than 2048 bytes without CRLF: '220 xxxx"),
+        Expect(F, None, f"{CLEARTEXT}: b'220 xxxx"),
+    ),
+    "endless_multiline": (
+        Expect(E, "banner", "multi-line reply longer than 200 lines: '220-still greeting you'"),
+        Expect(F, None, f"{CLEARTEXT}: b'220-still greeting you"),
+    ),
+    "busy_421": (Expect(E, "banner", "421 4.3.2 busy.invalid"), Expect(F, None, f"{CLEARTEXT}: b'421 4.3.2")),
+    "closed_at_once": (
+        Expect(E, "banner", "connection closed by the server (received nothing)"),
+        Expect(E, "tls", "connection closed during the TLS handshake (nothing received)"),
+    ),
     # the reset may arrive before connect() returns: then the stage is "connect"
     "reset_at_once": (Expect(E, None, "reset"), Expect(E, None, "reset")),
-    "tls_stall": (Expect(E, "banner", "timed out after {t} s waiting for a reply (received nothing)"),
-                  Expect(E, "tls", "timed out after {t} s waiting for the TLS handshake (nothing received)")),
-    "http": (Expect(E, "banner", "timed out after {t} s waiting for a reply (received nothing)"),
-             Expect(E, "tls", "not a TLS server: it answered the ClientHello with 'HTTP/1.1 400 Bad Request")),
-    "starttls_drop": (Expect(E, "starttls", "connection closed during the TLS handshake (nothing received)"),
-                      Expect(F, None, f"{CLEARTEXT}: b'220 fake.invalid")),
-    "starttls_stall": (Expect(E, "starttls", "timed out after {t} s waiting for the TLS handshake (nothing received)"),
-                       Expect(F, None, f"{CLEARTEXT}: b'220 fake.invalid")),
+    "tls_stall": (
+        Expect(E, "banner", "timed out after {t} s waiting for a reply (received nothing)"),
+        Expect(E, "tls", "timed out after {t} s waiting for the TLS handshake (nothing received)"),
+    ),
+    "http": (
+        Expect(E, "banner", "timed out after {t} s waiting for a reply (received nothing)"),
+        Expect(E, "tls", "not a TLS server: it answered the ClientHello with 'HTTP/1.1 400 Bad Request"),
+    ),
+    "starttls_drop": (
+        Expect(E, "starttls", "connection closed during the TLS handshake (nothing received)"),
+        Expect(F, None, f"{CLEARTEXT}: b'220 fake.invalid"),
+    ),
+    "starttls_stall": (
+        Expect(E, "starttls", "timed out after {t} s waiting for the TLS handshake (nothing received)"),
+        Expect(F, None, f"{CLEARTEXT}: b'220 fake.invalid"),
+    ),
     "cleartext_smtp": (Expect(F, None, "STARTTLS is not offered"), Expect(F, None, f"{CLEARTEXT}: b'220 fake.invalid")),
-    "any_password": (Expect(F, None, "AUTH PLAIN before TLS was answered 334"),
-                     Expect(F, None, f"{CLEARTEXT}: b'220 fake.invalid")),
+    "any_password": (Expect(F, None, "AUTH PLAIN before TLS was answered 334"), Expect(F, None, f"{CLEARTEXT}: b'220 fake.invalid")),
 }
 KNOWN = ("requires_starttls_before_auth", "smtps_implicit_tls")
-NEVER_ANSWER = {"silent", "slow_drip", "garbage", "long_line", "endless_multiline", "busy_421", "closed_at_once",
-                "reset_at_once", "tls_stall", "http"}
+NEVER_ANSWER = {
+    "silent",
+    "slow_drip",
+    "garbage",
+    "long_line",
+    "endless_multiline",
+    "busy_421",
+    "closed_at_once",
+    "reset_at_once",
+    "tls_stall",
+    "http",
+}
 """Faults that never complete one usable SMTP exchange: no check may PASS (or WARN) on them."""
 ERROR_REASON = re.compile(r"^(?P<host>[\d.]+):(?P<port>\d+) \[(?P<stage>[^\]\n]+)\]: (?P<seen>[^\n]+)$")
 
@@ -113,7 +140,7 @@ CASES = [
     for timeout in (SHORT, DEFAULT)
     for kind in ("starttls", "smtps")
     for check in CHECKS.values()
-    for service in check.applies_to(target_for(1, kind, timeout))
+    for service in check.places(target_for(1, kind, timeout))
 ]
 GROUPS = list(dict.fromkeys((c.fault, c.timeout) for c in CASES))
 
@@ -285,8 +312,12 @@ def test_fakes_stop_promptly_with_clients_still_connected() -> None:
 
 @pytest.mark.parametrize(("fault", "timeout"), GROUPS, ids=[f"{f}-{t:g}s" for f, t in GROUPS])
 def test_every_check_ends_in_time_as_error_or_failure(matrix: dict[Case, Future[Ran]], fault: str, timeout: float) -> None:
-    found = [f"{case}: {problem}" for case in CASES if (case.fault, case.timeout) == (fault, timeout)
-             for problem in problems(case, matrix[case].result())]
+    found = [
+        f"{case}: {problem}"
+        for case in CASES
+        if (case.fault, case.timeout) == (fault, timeout)
+        for problem in problems(case, matrix[case].result())
+    ]
     assert not found, "\n".join(found)
 
 

@@ -37,7 +37,7 @@ FAKE_RUNS = {
         [f"535 5.7.8 no: AUTH PLAIN {MASK}", f"535 5.7.8 no: {MASK}"],
     ),
 }
-USER_TESTS = '''
+USER_TESTS = """
 import pytest
 
 
@@ -53,7 +53,7 @@ def test_own_session_logs_in_then_fails(smtp_session):
 @pytest.mark.auth_after_tls
 def test_marked_with_a_check(smtpsec_service):
     pass
-'''
+"""
 
 
 REPORTS = {"--smtpsec-json": "report.json", "--smtpsec-html": "report.html"}

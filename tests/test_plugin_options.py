@@ -38,7 +38,7 @@ def test_ini_keys_configure_the_target(pytester: pytest.Pytester) -> None:
     )
     result = pytester.runpytest("--collect-only")
     result.stdout.fnmatch_lines(["smtpsec: mail.test at 127.0.0.1 (submission 2587); role mail-server; auth policy enforce; timeout 2.5 s"])
-    result.stdout.fnmatch_lines(["*<SmtpsecCollector submission>", "*<SmtpsecItem requires_starttls_before_auth>"])
+    result.stdout.fnmatch_lines(["*<SmtpsecCollector submission>", "*<NetworkCheckItem requires_starttls_before_auth>"])
     result.stdout.no_fnmatch_line("*<SmtpsecCollector smtp>")
     result.stdout.no_fnmatch_line("*<SmtpsecCollector smtps>")
 
@@ -56,9 +56,9 @@ def test_command_line_beats_ini(pytester: pytest.Pytester) -> None:
         (["--smtpsec-submission-port=70000"], "*port out of range 1-65535: 70000*"),
         (["--smtpsec-timeout=-1"], "*timeout must be between 0 and 600 seconds*"),
         (["--smtpsec-ca-file=/nonexistent/ca.pem"], "*--smtpsec-ca-file / smtpsec_ca_file: no such file: /nonexistent/ca.pem*"),
-        (["--smtpsec-auth-policy=maybe"], "*auth policy must be 'migrate' or 'enforce', not 'maybe'*"),
+        (["--smtpsec-auth-policy=maybe"], "*--smtpsec-auth-policy*auth policy must be one of 'migrate', 'enforce', not 'maybe'*"),
         (["--smtpsec-smtp-port=off", "--smtpsec-submission-port=off", "--smtpsec-smtps-port=off"], "*every port is 'off'*"),
-        (["--smtpsec-user=alice"], "*--smtpsec-user is set but $SMTPSEC_PASSWORD is empty*"),
+        (["--smtpsec-user=alice"], "*a user is set but $SMTPSEC_PASSWORD is empty*"),
     ],
 )
 def test_bad_values_are_usage_errors(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, args: list[str], message: str) -> None:
@@ -79,8 +79,9 @@ def test_markers_are_registered_with_help(pytester: pytest.Pytester) -> None:
     result = pytester.runpytest("--markers")
     result.stdout.fnmatch_lines(
         [
-            "@pytest.mark.requires_starttls_before_auth: run the requires_starttls_before_auth check *(smtp, submission).",
-            "@pytest.mark.smtps_implicit_tls: run the smtps_implicit_tls check *(smtps).",
+            "@pytest.mark.requires_starttls_before_auth: run the requires_starttls_before_auth check (*) before the test, "
+            "once on each of smtp, submission the target offers.",
+            "@pytest.mark.smtps_implicit_tls: run the smtps_implicit_tls check (*) before the test, once on each of smtps the *",
         ]
     )
 

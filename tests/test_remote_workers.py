@@ -12,8 +12,9 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
+from pytest_smtpsec.checks import CHECKS
 from pytest_smtpsec.lab import LabTarget
-from pytest_smtpsec.lab.pool import LabPool
+from pytest_smtpsec.lab.pool import LabPool, as_target
 
 
 def tx_spec(ssh_url: str, workdir: Path) -> str:
@@ -36,8 +37,17 @@ def test_inventory_runs_on_remote_workers(pytester: pytest.Pytester, sshd: str, 
     )
     spec = tx_spec(sshd, pytester.path)
     result = pytester.runpytest_subprocess(
-        "--smtpsec", f"--smtpsec-inventory={inventory}", "--dist=load", "--tx", spec, "--tx", spec, "-p", "no:cacheprovider",
+        "--smtpsec",
+        f"--smtpsec-inventory={inventory}",
+        "--dist=load",
+        "--tx",
+        spec,
+        "--tx",
+        spec,
+        "-p",
+        "no:cacheprovider",
         timeout=120,
     )
-    result.stdout.fnmatch_lines(["*2 workers [[]29 items[]]*", "*29 passed*"])
+    items = sum(len(check.places(as_target(secure))) for check in CHECKS.values())
+    result.stdout.fnmatch_lines([f"*2 workers [[]{items} items[]]*", f"*{items} passed*"])
     assert secure.password not in result.stdout.str()

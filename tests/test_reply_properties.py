@@ -20,9 +20,7 @@ smtp_bytes = st.lists(
     ),
     max_size=60,
 ).map(b"".join)
-line_text = st.text(st.characters(exclude_categories=("Cs",), exclude_characters="\r\n"), max_size=120).filter(
-    lambda s: s == s.rstrip()
-)
+line_text = st.text(st.characters(exclude_categories=("Cs",), exclude_characters="\r\n"), max_size=120).filter(lambda s: s == s.rstrip())
 replies = st.builds(Reply, st.integers(200, 599), st.lists(line_text, min_size=1, max_size=30).map(tuple))
 
 

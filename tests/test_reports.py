@@ -1,5 +1,5 @@
 """The reports people and machines read: the terminal grid, ``--smtpsec-json`` (validated against
-docs/report-schema.json), ``--smtpsec-html`` and the JUnit properties.
+pytest_smtpsec/report/schema.json), ``--smtpsec-html`` and the JUnit properties.
 
 Most tests read one real run against the reference sendmail (a small site: a secure server, one in
 migration, one with VRFY on, one that is down, a quiet and a listening no-mail host). That run is a
@@ -25,16 +25,19 @@ from typing import Any
 import pytest
 
 from pytest_smtpsec.checks import CHECKS
+from pytest_smtpsec.checks.base import Area
 from pytest_smtpsec.lab.pool import LabPool
 from pytest_smtpsec.report import html_report, summary
 from pytest_smtpsec.report.json_report import SCHEMA, Run
 from pytest_smtpsec.report.records import Record
 from pytest_smtpsec.report.site import site_of
-from pytest_smtpsec.target import Role
+from pytest_smtpsec.target import Role, Target
+from pytest_smtpsec.verdict import Verdict
 
-SCHEMA_FILE = Path(__file__).parent.parent / "docs" / "report-schema.json"
+SCHEMA_FILE = Path(__file__).parent.parent / "pytest_smtpsec" / "report" / "schema.json"
 RUN_TIMEOUT = 240
-MAIL_CHECKS = 15  # every check but no_mail_service applies to a mail-server
+MAIL_CHECKS = sum(Role.MAIL_SERVER in check.roles for check in CHECKS.values())  # one HTML cell each per mail host
+AREAS = ["encr", "logi", "rela", "cert", "tls", "expo", "hard"]  # the grid's columns: one per area of the network checks
 
 
 def closed_port() -> int:
@@ -57,7 +60,11 @@ def small_site(lab: LabPool) -> SmallSite:
     labs = lab.start(["secure", "cleartext-auth", "vrfy-on"])
     hosts, environ = [], {}
     for index, (name, profile, extra) in enumerate(
-        [("mail1.test", "secure", ""), ("mail2.test", "cleartext-auth", 'auth_policy = "migrate"\n'), ("mail3.test", "vrfy-on", "")]
+        [
+            ("mail1.test", "secure", ""),
+            ("mail2.test", "cleartext-auth", 'auth_policy = "migrate"\n'),
+            ("mail3.test", "vrfy-on", 'hardening = "fail"\n'),
+        ]
     ):
         server = labs[profile]
         environ[f"SMTPSEC_REPORT_PW{index}"] = server.password
@@ -119,7 +126,7 @@ def grid(lines: list[str], header_start: str) -> dict[str, dict[str, str]]:
     """Read a group of the grid back: {host: {column: cell}}, cut at the header's column positions."""
     start = next(i for i, line in enumerate(lines) if line.startswith(header_start + " "))
     header = lines[start]
-    columns = [(m.group(), m.start()) for m in re.finditer(r"\S+", header)][2:]  # role, conn, then the checks
+    columns = [(m.group(), m.start()) for m in re.finditer(r"\S+", header)][2:]  # role, conn, then the areas
     rows = {}
     for line in lines[start + 1 :]:
         if not re.match(r"^\S+\s+\d+ ", line):
@@ -134,22 +141,25 @@ def test_summary_grid_has_a_row_per_host_and_a_column_per_check(site_run: RunRes
     assert all(len(line) <= summary.WIDTH for line in lines), max(lines, key=len)
     mail = grid(lines, "mail-server")
     assert list(mail) == ["down.test", "mail1.test", "mail2.test", "mail3.test"]
-    assert set(mail["mail1.test"].values()) == {"pass"} and len(mail["mail1.test"]) == MAIL_CHECKS
-    assert mail["mail2.test"]["rsba"] == "warn"  # cleartext AUTH, tolerated by auth policy migrate
-    assert mail["mail3.test"]["ved"] == "FAIL"  # VRFY on: a hardening check
-    down = mail["down.test"]  # nothing listens: could not check, except where no login was given
-    assert {c for c, cell in down.items() if cell == "skip"} == {"aat", "raa"} and set(down.values()) == {"ERR", "skip"}
+    assert list(mail["mail1.test"]) == AREAS
+    assert mail["mail1.test"] == {area: "pass" for area in AREAS} | {"expo": "-"}  # exposure: the no-mail check
+    assert mail["mail2.test"]["encr"] == "warn"  # cleartext AUTH, tolerated by auth policy migrate
+    assert mail["mail3.test"]["hard"] == "FAIL"  # VRFY on: a hardening check, and this host's hardening = "fail"
+    down = mail["down.test"]  # nothing listens: could not check, except the login checks, which have no user
+    assert down == {area: "ERR" for area in AREAS} | {"logi": "skip", "expo": "-"}
     no_mail = grid(lines, "no-mail")
-    assert no_mail == {"printer.test": {"nms": "FAIL"}, "www.test": {"nms": "pass"}}
+    assert no_mail == {
+        "printer.test": {area: "-" for area in AREAS} | {"expo": "FAIL"},
+        "www.test": {area: "-" for area in AREAS} | {"expo": "pass"},
+    }
     connections = {line.split()[0]: int(line.split()[1]) for line in lines if re.match(r"^mail\d\.test +\d+ ", line)}
     assert connections == {"mail1.test": 5, "mail2.test": 5, "mail3.test": 5}
 
 
 def test_summary_legend_findings_and_site_facts(site_run: RunResult) -> None:
     text = "\n".join(site_run.summary)
-    assert re.search(r"^118 results on 6 hosts: 84 pass, 3 FAIL, 2 warn, 4 skip, 25 ERR$", text, re.MULTILINE)
-    assert "rsba=requires_starttls_before_auth" in text and "nms=no_mail_service" in text
-    assert "hardening, beside the note: ved bhv" in " ".join(text.split())
+    assert re.search(r"^126 results on 6 hosts: 90 pass, 3 FAIL, 2 warn, 6 skip, 25 ERR$", text, re.MULTILINE)
+    assert "encr=encryption logi=login rela=relay cert=certificate tls=tls expo=exposure hard=hardening" in text
     ordered = [
         r"^FAIL printer\.test no_mail_service: port \d+ accepts connections; said '220 ",
         r"^ERR  down\.test \(13 checks\): 127\.0\.0\.1:\d+ \[connect\]: connection refused \(nothing listens there\)$",
@@ -171,12 +181,22 @@ def mail_records(host: str, role: Role, verdict: str = "pass") -> list[Record]:
     """Synthetic records for every check that applies to a host of ``role``, one per service."""
     records = []
     for check in CHECKS.values():
-        if role not in check.roles:
-            continue
-        for service in [s.value for s in role.services if s in check.services] if check.services else [None]:
-            address = "127.0.0.1:25" if service else "127.0.0.1"
+        for service in check.places(Target(host=host, role=role)):
+            address = f"127.0.0.1:{service.default_port}" if service else "127.0.0.1"
             records.append(
-                Record(host, role.value, address, service, check.name, check.title, check.hardening, verdict, "ok", connections=5)
+                Record(
+                    host,
+                    role.value,
+                    address,
+                    service,
+                    check.name,
+                    check.title,
+                    check.area,
+                    check.hardening,
+                    Verdict(verdict),
+                    "ok",
+                    connections=5,
+                )
             )
     return records
 
@@ -186,8 +206,8 @@ def test_summary_of_a_big_site_fits_100_columns_one_row_per_host() -> None:
     records += [r for i in range(1, 37) for r in mail_records(f"ws{i}.faculty.example.org", Role.NO_MAIL)]
     lines = summary.plain(summary.render(site_of(records))).splitlines()
     assert all(len(line) <= summary.WIDTH for line in lines)
-    assert lines[0] == f"{len(records)} results on 40 hosts (*.faculty.example.org): {len(records)} pass"  # the shared domain, said once
-    rows = [line.split()[0] for line in lines if re.match(r"^(mail|ws)\d+ +\d+ ", line)]
+    assert lines[0] == f"{len(records)} results on 40 hosts: {len(records)} pass"
+    rows = [line.split(".")[0] for line in lines if re.match(r"^(mail|ws)\d+\.faculty\.example\.org +\d+ ", line)]
     assert rows[:5] == ["mail1", "mail2", "mail3", "mail4", "ws1"] and rows.index("ws2") < rows.index("ws10")  # natural order
     assert len(rows) == 40 and len(lines) < 40 + 12
     assert "no findings: every check passed or was skipped" in lines
@@ -200,7 +220,7 @@ def test_a_host_name_too_long_for_the_grid_gets_a_line_of_its_own() -> None:
     assert long_name in lines and all(len(line) <= summary.WIDTH for line in lines)
     row = lines[lines.index(long_name) + 1]
     assert row.split()[:2] == ["5", "FAIL"]
-    assert any(line.startswith("mx.other.example.net    5 pass") for line in lines)
+    assert any(re.match(r"^mx\.other\.example\.net +5 pass", line) for line in lines)
 
 
 def test_summary_is_shown_with_q_and_only_when_checks_ran(pytester: pytest.Pytester) -> None:
@@ -377,8 +397,9 @@ def test_html_escapes_everything_a_server_or_inventory_said() -> None:
             service=None,
             check="no_mail_service",
             title=f"title {HOSTILE}",
+            area=Area.EXPOSURE,
             hardening=False,
-            verdict="fail",
+            verdict=Verdict.FAIL,
             reason=f"reason {HOSTILE}",
             findings=(f"port 25 accepts connections; said '220 {HOSTILE}'",),
             transcript=f"S: 220 {HOSTILE}\nC: EHLO x\nS: 500 </pre></section>{HOSTILE}",
@@ -387,7 +408,7 @@ def test_html_escapes_everything_a_server_or_inventory_said() -> None:
             nodeid=f"site.toml::evil{HOSTILE}::no_mail_service",
         )
     ]
-    page = html_report.render(records, Run(started=dt.datetime.now(dt.UTC), duration=1.0, exit_status=1))
+    page = html_report.render(site_of(records), Run(started=dt.datetime.now(dt.UTC), duration=1.0, exit_status=1))
     assert page.count("<script") == 1 and "<img" not in page and "</pre></section><" not in page
     assert "&lt;script&gt;document.title=&#x27;pwned&#x27;&lt;/script&gt;" in page
 

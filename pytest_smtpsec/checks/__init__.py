@@ -1,4 +1,4 @@
-"""The checks: one module each, one line each in the registry below."""
+"""The network checks: one module each, one line each in the table below (the built-in checks, in run order)."""
 
 from __future__ import annotations
 
@@ -20,9 +20,9 @@ from . import (
     tls_protocols,
     vrfy_expn_disabled,
 )
-from .base import Check, NotApplicable
+from .base import Area, Check, CredentialsRefused, Fix, NetworkCheck, NotApplicable, ServiceCheck, TargetCheck
 
-CHECKS: dict[str, Check] = {
+CHECKS: dict[str, NetworkCheck] = {
     check.name: check
     for check in (
         requires_starttls_before_auth.CHECK,
@@ -45,4 +45,4 @@ CHECKS: dict[str, Check] = {
 }
 """Every check by its public name, in the order the suite runs them."""
 
-__all__ = ["CHECKS", "Check", "NotApplicable"]
+__all__ = ["CHECKS", "Area", "Check", "CredentialsRefused", "Fix", "NetworkCheck", "NotApplicable", "ServiceCheck", "TargetCheck"]

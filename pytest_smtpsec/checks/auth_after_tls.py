@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 from ..probe import Probes, Step
-from ..target import Service
+from ..target import Service, ServiceRole
 from ..verdict import Outcome, failed, passed
 from ._tls import tls_session
-from .base import Check, NotApplicable
+from .base import Area, Fix, NotApplicable, ServiceCheck
 
 
-def judge(probes: Probes, service: Service | None) -> Outcome:
-    assert service is not None
+def judge(probes: Probes, service: Service) -> Outcome:
     if probes.target.credentials is None:
         raise NotApplicable("no credentials: give --smtpsec-user and $SMTPSEC_PASSWORD to check logins")
     session = tls_session(probes, service)
@@ -29,16 +28,18 @@ def judge(probes: Probes, service: Service | None) -> Outcome:
     return passed(f"login inside TLS: {right.code}; wrong password: {wrong.code}", transcript=session.transcript)
 
 
-CHECK = Check(
+CHECK = ServiceCheck(
     name="auth_after_tls",
     title="Login works inside TLS and a wrong password is refused",
-    services=(Service.SUBMISSION, Service.SMTPS),
+    area=Area.LOGIN,
+    services=(Service.SMTP, Service.SUBMISSION, Service.SMTPS),
+    service_roles=(ServiceRole.SUBMISSION,),
     expected="after STARTTLS (587) or inside TLS (465): AUTH with the right password gives 235, a wrong one 535",
     note=(
         "Authentication: 'Virtually all mail servers require the client application to login to send mail'; "
         "after STARTTLS 'they can safely issue an auth command'. Authentication needs saslauthd (or a sasldb)."
     ),
-    fix=(
+    fix=Fix(
         "define(`confAUTH_MECHANISMS', `PLAIN LOGIN')dnl\nTRUST_AUTH_MECH(`PLAIN LOGIN')dnl\n"
         "run saslauthd (or pwcheck_method: auxprop with a sasldb);\n"
         "m4 sendmail.mc > sendmail.cf && systemctl restart sendmail"

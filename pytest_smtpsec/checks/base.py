@@ -1,65 +1,132 @@
-"""What a check is: a name, where it applies, what the note says, how to fix it, and a pure judge."""
+"""What a check is: a name, where it applies, what the note says, how to fix it, and a pure judge.
+
+Two shapes: a :class:`ServiceCheck` judges one service of a host (``judge(probes, service)``), a
+:class:`TargetCheck` the host as a whole (``judge(probes)``). Both judge shared probes and never open
+connections of their own. The host checks (``host/checks``) are the third shape, judged from files.
+"""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from enum import Enum
 
 from ..probe import ProbeError, Probes
-from ..target import Role, Service, Target
-from ..verdict import CheckResult, Outcome, Verdict, skipped
+from ..target import Hardening, Role, Service, ServiceRole, Target
+from ..verdict import CheckResult, ErrorKind, Outcome, Verdict, could_not_check, skipped
 
 
 class NotApplicable(Exception):
     """Raised by a judge when there is nothing to judge here (no TLS on this port, no credentials given)."""
 
 
-Judge = Callable[[Probes, Service | None], Outcome]
+class CredentialsRefused(ProbeError):
+    """The probe's own login was refused: could not check, and the user's credentials may be wrong."""
+
+
+class Area(str, Enum):
+    """What a check is about; reports group their columns by area, so forty checks still fit a screen."""
+
+    ENCRYPTION = "encryption"
+    LOGIN = "login"
+    RELAY = "relay"
+    CERTIFICATE = "certificate"
+    TLS = "tls"
+    EXPOSURE = "exposure"
+    HARDENING = "hardening"
+    HOST = "host"
+    DOMAIN = "domain"
 
 
 @dataclass(frozen=True)
-class Check:
-    """One security promise, judged per applicable service from shared probes.
+class Fix:
+    """How to make a failing server pass, for each MTA the project knows (sendmail first: the note's)."""
 
-    ``note`` says which part of the note the check enforces and why, in our words; ``fix`` gives the
-    ``sendmail.mc`` lines and the rebuild that make a failing server pass.
-    """
+    sendmail: str
+    postfix: str = ""
+    exim: str = ""
+
+    def render(self) -> str:
+        """All fixes, each under its MTA's name (the sendmail one alone when there is no other)."""
+        parts = [(mta, text) for mta, text in (("sendmail", self.sendmail), ("Postfix", self.postfix), ("Exim", self.exim)) if text]
+        if len(parts) == 1:
+            return self.sendmail
+        return "\n".join(f"{mta}:\n" + "\n".join(f"  {line}" for line in text.splitlines()) for mta, text in parts)
+
+
+MAIL_ROLES = (Role.MAIL_SERVER, Role.SUBMISSION_ONLY, Role.RELAY_ONLY)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Check:
+    """One security promise. ``note`` says which part of the note it enforces and why, in our words."""
 
     name: str
     title: str
-    services: tuple[Service, ...]
-    """Judged once per service; empty for a check that judges the target as a whole."""
+    area: Area
     expected: str
     note: str
-    fix: str
-    judge: Judge
-    roles: tuple[Role, ...] = (Role.MAIL_SERVER, Role.SUBMISSION_ONLY, Role.RELAY_ONLY)
+    fix: Fix
+    roles: tuple[Role, ...] = MAIL_ROLES
     hardening: bool = False
-    """Beside the note: what careful postmasters expect (reported apart from the note's own checks)."""
+    """Beside the note: what careful postmasters expect (warns by default, see ``--smtpsec-hardening``)."""
 
-    def applies_to(self, target: Target) -> tuple[Service | None, ...]:
-        """Where this check runs on ``target``: each applicable service, or ``(None,)`` for the target as a whole."""
+    def _result(self, target: Target, where: Service | None, judge: Callable[[], Outcome]) -> CheckResult:
+        started = time.perf_counter()
+        outcome = judged(judge)
+        if self.hardening and outcome.verdict is Verdict.FAIL and target.hardening is Hardening.WARN:
+            outcome = replace(outcome, verdict=Verdict.WARN)  # beside the note: warns unless the user asks to fail
+        address = target.address(where) if where is not None else target.host
+        return CheckResult(self.name, target.name, where, address, outcome, time.perf_counter() - started)
+
+
+def judged(judge: Callable[[], Outcome]) -> Outcome:
+    """Run a judge: "could not ask" is ERROR (never FAIL), "nothing here" is SKIP, and an exception in the
+    judge itself is ERROR for that check alone, with a one-line reason (never a traceback for the run)."""
+    try:
+        return judge()
+    except NotApplicable as exc:
+        return skipped(str(exc))
+    except CredentialsRefused as exc:
+        return could_not_check(str(exc), ErrorKind.CREDENTIALS, transcript=exc.transcript)
+    except ProbeError as exc:
+        kind = ErrorKind.UNREACHABLE if exc.stage in ("connect", "resolve") else ErrorKind.PROBE
+        return could_not_check(str(exc), kind, transcript=exc.transcript)
+    except Exception as exc:
+        text = " ".join(str(exc).split())[:200]
+        return could_not_check(f"internal error in the check: {type(exc).__name__}: {text}", ErrorKind.INTERNAL)
+
+
+@dataclass(frozen=True, kw_only=True)
+class ServiceCheck(Check):
+    """Judged once per applicable service: ``judge(probes, service)``."""
+
+    services: tuple[Service, ...]
+    judge: Callable[[Probes, Service], Outcome]
+    service_roles: tuple[ServiceRole, ...] = (ServiceRole.SUBMISSION, ServiceRole.MX)
+    """Only on services that are for these (e.g. login checks only where users log in)."""
+
+    def places(self, target: Target) -> tuple[Service, ...]:
         if target.role not in self.roles:
             return ()
-        if not self.services:
-            return (None,)
-        return tuple(s for s in target.services if s in self.services)
+        return tuple(s for s in target.services if s in self.services and target.service_role(s) in self.service_roles)
 
-    def run(self, probes: Probes, service: Service | None) -> CheckResult:
-        """Judge one service; a probe that could not ask the server gives ERROR, never FAIL."""
-        started = time.perf_counter()
-        try:
-            outcome = self.judge(probes, service)
-        except ProbeError as exc:
-            outcome = Outcome(Verdict.ERROR, str(exc), transcript=exc.transcript)
-        except NotApplicable as exc:
-            outcome = skipped(str(exc))
-        return CheckResult(
-            check=self.name,
-            target=probes.target.name,
-            service=service.value if service else None,
-            address=probes.target.address(service) if service else probes.target.host,
-            outcome=outcome,
-            seconds=time.perf_counter() - started,
-        )
+    def run(self, probes: Probes, service: Service) -> CheckResult:
+        return self._result(probes.target, service, lambda: self.judge(probes, service))
+
+
+@dataclass(frozen=True, kw_only=True)
+class TargetCheck(Check):
+    """Judged once per host: ``judge(probes)``."""
+
+    judge: Callable[[Probes], Outcome]
+
+    def places(self, target: Target) -> tuple[None, ...]:
+        return (None,) if target.role in self.roles else ()
+
+    def run(self, probes: Probes, service: None = None) -> CheckResult:
+        return self._result(probes.target, None, lambda: self.judge(probes))
+
+
+NetworkCheck = ServiceCheck | TargetCheck

@@ -7,11 +7,10 @@ from ..probe import Probes
 from ..target import Service
 from ..verdict import Outcome, failed, passed
 from ._tls import presented_chain
-from .base import Check
+from .base import Area, Fix, ServiceCheck
 
 
-def judge(probes: Probes, service: Service | None) -> Outcome:
-    assert service is not None
+def judge(probes: Probes, service: Service) -> Outcome:
     chain, transcript = presented_chain(probes, service)
     leaf, name = chain[0], probes.target.tls_name
     if name_matches(leaf, name):
@@ -21,16 +20,17 @@ def judge(probes: Probes, service: Service | None) -> Outcome:
     return failed([f"the certificate does not cover {name}; its subjectAltName lists: {listed}"], transcript=transcript)
 
 
-CHECK = Check(
+CHECK = ServiceCheck(
     name="certificate_matches_host",
     title="The certificate's subjectAltName covers the server's name",
+    area=Area.CERTIFICATE,
     services=(Service.SMTP, Service.SUBMISSION, Service.SMTPS),
     expected="--smtpsec-tls-name is among the certificate's subjectAltName entries (wildcards per RFC 6125)",
     note=(
         "Certificates: a web server's key pair will do, 'but only if the host names used for web services and "
         "email services match'; clients check the name they connect to against the certificate."
     ),
-    fix=(
+    fix=Fix(
         "issue a certificate whose subjectAltName includes the mail host name, then\n"
         "define(`confSERVER_CERT', `/etc/mail/tls/smtp.pem')dnl and define(`confSERVER_KEY', ...)dnl\n"
         "m4 sendmail.mc > sendmail.cf && systemctl restart sendmail"

@@ -7,11 +7,10 @@ from ..probe import Probes
 from ..target import Service
 from ..verdict import Outcome, failed, passed
 from ._tls import presented_chain
-from .base import Check
+from .base import Area, Fix, ServiceCheck
 
 
-def judge(probes: Probes, service: Service | None) -> Outcome:
-    assert service is not None
+def judge(probes: Probes, service: Service) -> Outcome:
     chain, transcript = presented_chain(probes, service)
     ca_file = probes.target.ca_file
     anchors = trust_anchors(ca_file)
@@ -22,9 +21,10 @@ def judge(probes: Probes, service: Service | None) -> Outcome:
     return passed(f"issued by '{describe(chain[0].issuer)}', trusted via {store}")
 
 
-CHECK = Check(
+CHECK = ServiceCheck(
     name="certificate_trusted",
     title="The certificate chain leads to a trusted CA (not self-signed)",
+    area=Area.CERTIFICATE,
     services=(Service.SMTP, Service.SUBMISSION, Service.SMTPS),
     expected="a chain that verifies against --smtpsec-ca-file (or the system store); no self-signed certificate",
     note=(
@@ -32,7 +32,7 @@ CHECK = Check(
         "applications will fail miserably when presented with a self-signed cert'; use a key pair from a well "
         "known authority, and make sure the CA file holds the cert of the CA that issued yours."
     ),
-    fix=(
+    fix=Fix(
         "get a certificate from a real CA; then in sendmail.mc:\n"
         "define(`confSERVER_CERT', `/etc/mail/tls/smtp.pem')dnl\n"
         "define(`confCACERT', `/etc/mail/tls/cacert.pem')dnl   # the issuing CA (and intermediates)\n"

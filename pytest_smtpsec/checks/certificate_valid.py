@@ -9,11 +9,10 @@ from ..probe import Probes
 from ..target import Service
 from ..verdict import Outcome, failed, passed, warned
 from ._tls import presented_chain
-from .base import Check
+from .base import Area, Fix, ServiceCheck
 
 
-def judge(probes: Probes, service: Service | None) -> Outcome:
-    assert service is not None
+def judge(probes: Probes, service: Service) -> Outcome:
     chain, transcript = presented_chain(probes, service)
     leaf, now = chain[0], dt.datetime.now(dt.UTC)
     problems: list[str] = []
@@ -37,16 +36,17 @@ def judge(probes: Probes, service: Service | None) -> Outcome:
     return passed(f"valid until {leaf.not_valid_after_utc:%Y-%m-%d}; {kind} {bits} bits; {signature_hash(leaf)}")
 
 
-CHECK = Check(
+CHECK = ServiceCheck(
     name="certificate_valid",
     title="The certificate is in date, with a strong key and signature",
+    area=Area.CERTIFICATE,
     services=(Service.SMTP, Service.SUBMISSION, Service.SMTPS),
     expected="not expired, not yet-to-come; RSA >= 2048 or EC >= 256 bits; no SHA-1/MD5 signature; warn near expiry",
     note=(
         "Certificates: clients 'fail miserably' on certificates they cannot trust; an expired certificate or "
         "a weak key breaks the SSL that protects the userid and password just as a self-signed one does."
     ),
-    fix=(
+    fix=Fix(
         "renew the certificate (RSA 2048+ or EC P-256, SHA-256), install it where\n"
         "define(`confSERVER_CERT', ...)dnl and define(`confSERVER_KEY', ...)dnl point, then restart sendmail"
     ),

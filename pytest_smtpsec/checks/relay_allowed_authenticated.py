@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from ..probe import Probes, Step
 from ..probe.session import RELAY_PROBE_RECIPIENT
-from ..target import Service
+from ..target import Service, ServiceRole
 from ..verdict import Outcome, failed, passed
 from ._tls import tls_session
-from .base import Check, NotApplicable
+from .base import Area, Fix, NotApplicable, ServiceCheck
 
 
-def judge(probes: Probes, service: Service | None) -> Outcome:
-    assert service is not None
+def judge(probes: Probes, service: Service) -> Outcome:
     if probes.target.credentials is None:
         raise NotApplicable("no credentials: give --smtpsec-user and $SMTPSEC_PASSWORD to check relaying after login")
     session = tls_session(probes, service)
@@ -22,23 +21,22 @@ def judge(probes: Probes, service: Service | None) -> Outcome:
     refused = rcpt or mail
     if rcpt is not None and rcpt.positive:
         return passed(f"RCPT to an outside domain after login: {rcpt.code}", transcript=session.transcript)
-    return failed(
-        [f"after login, relaying to <{RELAY_PROBE_RECIPIENT}> was refused: '{refused}'"], transcript=session.transcript
-    )
+    return failed([f"after login, relaying to <{RELAY_PROBE_RECIPIENT}> was refused: '{refused}'"], transcript=session.transcript)
 
 
-CHECK = Check(
+CHECK = ServiceCheck(
     name="relay_allowed_authenticated",
     title="After login, mail to outside domains is accepted",
-    services=(Service.SUBMISSION, Service.SMTPS),
+    area=Area.RELAY,
+    services=(Service.SMTP, Service.SUBMISSION, Service.SMTPS),
+    service_roles=(ServiceRole.SUBMISSION,),
     expected="after TLS and AUTH, RCPT TO an outside address gets 250 (then RSET: no mail is sent)",
     note=(
         "smtp_auth=yes: it 'configures sendmail to allow those who have authenticated to send mail through "
         "the server' -- otherwise users cannot send mail at all."
     ),
-    fix=(
-        "TRUST_AUTH_MECH(`PLAIN LOGIN')dnl     # authenticated users may relay\n"
-        "m4 sendmail.mc > sendmail.cf && systemctl restart sendmail"
+    fix=Fix(
+        "TRUST_AUTH_MECH(`PLAIN LOGIN')dnl     # authenticated users may relay\nm4 sendmail.mc > sendmail.cf && systemctl restart sendmail"
     ),
     judge=judge,
 )

@@ -6,11 +6,10 @@ from ..probe import Probes, Step
 from ..probe.session import RELAY_PROBE_RECIPIENT
 from ..target import Service
 from ..verdict import Outcome, failed, passed, warned
-from .base import Check
+from .base import Area, Fix, ServiceCheck
 
 
-def judge(probes: Probes, service: Service | None) -> Outcome:
-    assert service is not None
+def judge(probes: Probes, service: Service) -> Outcome:
     session = probes.session(service)
     mail = session.reply(Step.MAIL_BEFORE_TLS)
     assert mail is not None
@@ -28,16 +27,17 @@ def judge(probes: Probes, service: Service | None) -> Outcome:
     return passed(f"relaying refused: {rcpt.code} {rcpt.enhanced or ''}".rstrip(), transcript=session.transcript)
 
 
-CHECK = Check(
+CHECK = ServiceCheck(
     name="relay_denied_unauthenticated",
     title="Without login, mail to outside domains is refused",
+    area=Area.RELAY,
     services=(Service.SMTP, Service.SUBMISSION),
     expected="MAIL FROM/RCPT TO an outside address without AUTH is refused (e.g. '550 5.7.1 Relaying denied'); DATA is never sent",
     note=(
         "smtp_auth: sendmail allows 'those who have authenticated to send mail through the server'; "
         "login 'helps to prevent spam and forgeries' only if nobody else may relay."
     ),
-    fix=(
+    fix=Fix(
         "remove FEATURE(`promiscuous_relay') and broad entries from /etc/mail/access and relay-domains;\n"
         "keep the default relay rules, m4 sendmail.mc > sendmail.cf && systemctl restart sendmail"
     ),

@@ -8,13 +8,12 @@ The note's test, by hand: ``telnet host 587``, ``starttls`` gives ``220 2.0.0 Re
 from __future__ import annotations
 
 from ..probe import ProbeError, Probes, Reply, SessionRecord, Step
-from ..target import AuthPolicy, Role, Service
-from ..verdict import Outcome, failed, passed, warned
-from .base import Check
+from ..target import AuthPolicy, Service
+from ..verdict import Fact, Outcome, failed, passed, warned
+from .base import Area, Fix, ServiceCheck
 
 
-def judge(probes: Probes, service: Service | None) -> Outcome:
-    assert service is not None
+def judge(probes: Probes, service: Service) -> Outcome:
     session = probes.session(service)
     ehlo = session.reply(Step.EHLO)
     assert ehlo is not None
@@ -36,7 +35,9 @@ def judge(probes: Probes, service: Service | None) -> Outcome:
     if insecure:
         return failed(insecure + cleartext_auth, transcript=session.transcript)
     if cleartext_auth and migrating:
-        return warned([_migration_count(probes), *cleartext_auth], transcript=session.transcript)
+        return warned(
+            [_migration_count(probes), *cleartext_auth], transcript=session.transcript, facts=frozenset({Fact.CLEARTEXT_AUTH_TOLERATED})
+        )
     if cleartext_auth:
         return failed(cleartext_auth, transcript=session.transcript)
     return passed("STARTTLS offered (220); AUTH refused before TLS and offered after it", transcript=session.transcript)
@@ -79,15 +80,15 @@ def _starttls_findings(session: SessionRecord, ehlo: Reply) -> list[str]:
         return [f"STARTTLS was answered '{starttls}', expected '220 2.0.0 Ready to start TLS'"]
     session.handshake()
     after = session.reply(Step.EHLO_TLS)
-    relay_only = session.target.role is Role.RELAY_ONLY  # an MX that takes no logins at all
-    if after is not None and after.extension("AUTH") is None and not relay_only:
+    if after is not None and after.extension("AUTH") is None and session.target.takes_logins(session.service):
         return ["AUTH is not offered after STARTTLS either: users cannot log in securely"]
     return []
 
 
-CHECK = Check(
+CHECK = ServiceCheck(
     name="requires_starttls_before_auth",
     title="STARTTLS is offered and AUTH is refused until TLS is up",
+    area=Area.ENCRYPTION,
     services=(Service.SMTP, Service.SUBMISSION),
     expected=(
         "cleartext banner; EHLO lists STARTTLS and no AUTH; 'AUTH PLAIN' is refused with 5xx "
@@ -99,7 +100,7 @@ CHECK = Check(
         "users authenticate'; a 334 to 'auth plain' before STARTTLS means clear text authentication "
         "(secure_auth=yes). In migration (secure_auth=no) cleartext AUTH is tolerated for a while."
     ),
-    fix=(
+    fix=Fix(
         "define(`confAUTH_OPTIONS', `A p')dnl            # p: no plaintext AUTH before TLS\n"
         "define(`confSERVER_CERT', `/etc/mail/tls/smtp.pem')dnl  # + confSERVER_KEY, confCACERT: enables STARTTLS\n"
         "then: m4 sendmail.mc > sendmail.cf && systemctl restart sendmail"

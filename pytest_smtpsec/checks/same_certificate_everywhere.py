@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from ..certs import describe, fingerprint
 from ..probe import ProbeError, Probes
-from ..target import Service
 from ..verdict import Outcome, failed, passed
 from ._tls import presented_chain
-from .base import Check, NotApplicable
+from .base import Area, Fix, NotApplicable, TargetCheck
 
 
-def judge(probes: Probes, service: Service | None) -> Outcome:
+def judge(probes: Probes) -> Outcome:
     seen: dict[str, list[str]] = {}
     subjects: dict[str, str] = {}
     errors: list[ProbeError] = []
@@ -35,16 +34,16 @@ def judge(probes: Probes, service: Service | None) -> Outcome:
     return failed(["the services present different certificates", *findings])
 
 
-CHECK = Check(
+CHECK = TargetCheck(
     name="same_certificate_everywhere",
     title="Ports 25, 587 and 465 present the same certificate",
-    services=(),
+    area=Area.CERTIFICATE,
     expected="one certificate on every TLS service of the host",
     note=(
         "Certificates: sendmail uses one key pair (confSERVER_CERT/confSERVER_KEY) for all its daemons; "
         "a different certificate on one port means a second, forgotten configuration."
     ),
-    fix=(
+    fix=Fix(
         "point every daemon at the same pair: define(`confSERVER_CERT', ...)dnl, define(`confSERVER_KEY', ...)dnl;\n"
         "remove per-daemon overrides; m4 sendmail.mc > sendmail.cf && systemctl restart sendmail"
     ),

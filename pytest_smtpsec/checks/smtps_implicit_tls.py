@@ -10,11 +10,10 @@ from __future__ import annotations
 from ..probe import CleartextOnTls, Probes, Step
 from ..target import Service
 from ..verdict import Outcome, failed, passed
-from .base import Check
+from .base import Area, Fix, ServiceCheck
 
 
-def judge(probes: Probes, service: Service | None) -> Outcome:
-    assert service is not None
+def judge(probes: Probes, service: Service) -> Outcome:
     session = probes.session(service)
     try:
         tls = session.handshake()
@@ -36,16 +35,17 @@ def judge(probes: Probes, service: Service | None) -> Outcome:
     return passed(f"TLS first ({tls.version}), then '{banner.code}' and AUTH inside TLS", transcript=session.transcript)
 
 
-CHECK = Check(
+CHECK = ServiceCheck(
     name="smtps_implicit_tls",
     title="The smtps port does TLS before anything else and offers AUTH inside it",
+    area=Area.ENCRYPTION,
     services=(Service.SMTPS,),
     expected="no cleartext banner; the TLS handshake succeeds at once; then '220 ... ESMTP' and EHLO with AUTH",
     note=(
         "Port 465 (smtps): 'Port 465 requires the SSL encryption, it is not optional -- smtps on port "
         "465 is like https on port 443'; the note recommends it to clients (use_smtps=yes)."
     ),
-    fix=(
+    fix=Fix(
         "DAEMON_OPTIONS(`Port=smtps, Name=TLSMTA, M=s')dnl   # M=s: TLS at connect\n"
         "define(`confSERVER_CERT', ...)dnl and define(`confSERVER_KEY', ...)dnl must be set\n"
         "then: m4 sendmail.mc > sendmail.cf && systemctl restart sendmail"

@@ -5,11 +5,10 @@ from __future__ import annotations
 from ..probe import Probes, Step
 from ..target import Service
 from ..verdict import Outcome, failed, passed
-from .base import Check, NotApplicable
+from .base import Area, Fix, NotApplicable, ServiceCheck
 
 
-def judge(probes: Probes, service: Service | None) -> Outcome:
-    assert service is not None
+def judge(probes: Probes, service: Service) -> Outcome:
     session = probes.session(service)
     starttls = session.reply(Step.STARTTLS)
     if starttls is None or starttls.code != 220:
@@ -17,21 +16,20 @@ def judge(probes: Probes, service: Service | None) -> Outcome:
     session.handshake()
     injected = session.reply(Step.INJECTED)
     if injected is not None:
-        return failed(
-            [f"the NOOP sent together with STARTTLS was answered inside TLS: '{injected}'"], transcript=session.transcript
-        )
+        return failed([f"the NOOP sent together with STARTTLS was answered inside TLS: '{injected}'"], transcript=session.transcript)
     return passed("the pipelined NOOP was discarded at STARTTLS", transcript=session.transcript)
 
 
-CHECK = Check(
+CHECK = ServiceCheck(
     name="starttls_no_injection",
     title="Commands pipelined with STARTTLS are discarded, not run inside TLS",
+    area=Area.ENCRYPTION,
     services=(Service.SMTP, Service.SUBMISSION),
     expected="'STARTTLS\\r\\nNOOP\\r\\n' in one write: 220, then nothing answers the NOOP inside TLS",
     note=(
         "STARTTLS must protect the session that follows it: a man in the middle who can add cleartext "
         "commands that run after TLS starts can steer the 'secure' session (CVE-2011-0411)."
     ),
-    fix="upgrade the MTA (sendmail, Postfix >= 2.8.4 and Exim discard input buffered before TLS); restart it",
+    fix=Fix("upgrade the MTA (sendmail, Postfix >= 2.8.4 and Exim discard input buffered before TLS); restart it"),
     judge=judge,
 )

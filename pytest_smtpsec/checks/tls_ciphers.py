@@ -13,10 +13,9 @@ import ssl
 from ..probe import Probes
 from ..probe.connection import probe_context
 from ..probe.scan import TlsScan, scan_wanted, scanned
-from ..target import Service
 from ..verdict import Outcome, failed, passed
 from ._tls import handshake_service
-from .base import Check, NotApplicable
+from .base import Area, Fix, NotApplicable, TargetCheck
 
 WEAK_CLASSES = {"NULL": "eNULL", "anonymous": "aNULL", "export": "EXPORT", "RC4": "RC4", "DES": "DES", "3DES": "3DES"}
 _MARKERS = (
@@ -49,7 +48,7 @@ def offerable() -> tuple[list[str], list[str]]:
     return can, cannot
 
 
-def judge(probes: Probes, service: Service | None) -> Outcome:
+def judge(probes: Probes) -> Outcome:
     where = handshake_service(probes)
     probes.session(where).handshake()  # the service must speak TLS at all before its ciphers are asked about
     if scan_wanted():
@@ -78,16 +77,16 @@ def _judge_scan(scan: TlsScan) -> Outcome:
     return passed(reason, transcript=evidence)
 
 
-CHECK = Check(
+CHECK = TargetCheck(
     name="tls_ciphers",
     title="No NULL, anonymous, export, RC4 or DES/3DES cipher suites",
-    services=(),
+    area=Area.TLS,
     expected="a TLS 1.2 handshake that offers only weak suites is refused",
     note=(
         "The SSL must really protect the userid and password: NULL suites do not encrypt, anonymous suites do "
         "not authenticate the server, and export, RC4 and DES suites are broken."
     ),
-    fix=(
+    fix=Fix(
         "define(`confCIPHER_LIST', `HIGH:!aNULL:!eNULL:!EXPORT:!RC4:!DES:!3DES:!MD5')dnl\n"
         "m4 sendmail.mc > sendmail.cf && systemctl restart sendmail"
     ),

@@ -16,7 +16,7 @@ from ..settings import TLS_VERSIONS
 from ..target import Service
 from ..verdict import Outcome, failed, passed
 from ._tls import handshake_service
-from .base import Check
+from .base import Area, Fix, TargetCheck
 
 _VERSIONS = {
     "TLSv1": ssl.TLSVersion.TLSv1,
@@ -38,7 +38,7 @@ def client_can_offer(version: str) -> bool:
     return True
 
 
-def judge(probes: Probes, service: Service | None) -> Outcome:
+def judge(probes: Probes) -> Outcome:
     where = handshake_service(probes)
     negotiated = probes.session(where).handshake().version  # the probe session's modern handshake
     minimum = probes.target.min_tls
@@ -79,16 +79,16 @@ def _accepts(probes: Probes, service: Service, oldest: str, newest: str) -> bool
     return probes.handshake(service, offer, context).accepted
 
 
-CHECK = Check(
+CHECK = TargetCheck(
     name="tls_protocols",
     title="No SSLv3, TLS 1.0 or TLS 1.1; TLS 1.2 or newer is offered",
-    services=(),
+    area=Area.TLS,
     expected="the handshake negotiates TLS 1.2+; handshakes offering only TLS 1.0 or only TLS 1.1 are refused",
     note=(
         "The SSL the note asks for must really protect 'the userid and password': SSLv3, TLS 1.0 and 1.1 are "
         "broken or deprecated (RFC 8996) and no longer protect them."
     ),
-    fix=(
+    fix=Fix(
         "define(`confSERVER_SSL_OPTIONS', `+SSL_OP_NO_SSLv3 +SSL_OP_NO_TLSv1 +SSL_OP_NO_TLSv1_1')dnl\n"
         "(or MinProtocol = TLSv1.2 in /etc/ssl/openssl.cnf, which Debian sets by default)\n"
         "m4 sendmail.mc > sendmail.cf && systemctl restart sendmail"

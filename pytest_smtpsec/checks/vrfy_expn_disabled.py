@@ -5,11 +5,10 @@ from __future__ import annotations
 from ..probe import Probes, Step
 from ..target import Service
 from ..verdict import Outcome, failed, passed
-from .base import Check
+from .base import Area, Fix, ServiceCheck
 
 
-def judge(probes: Probes, service: Service | None) -> Outcome:
-    assert service is not None
+def judge(probes: Probes, service: Service) -> Outcome:
     session = probes.session(service)
     findings = []
     for step in (Step.VRFY, Step.EXPN):
@@ -24,13 +23,14 @@ def judge(probes: Probes, service: Service | None) -> Outcome:
     return passed("VRFY and EXPN disclose nothing")
 
 
-CHECK = Check(
+CHECK = ServiceCheck(
     name="vrfy_expn_disabled",
     title="VRFY and EXPN do not disclose users (hardening)",
+    area=Area.HARDENING,
     services=(Service.SMTP, Service.SUBMISSION),
     expected="VRFY answers 252 or 5xx alike for existing and missing users, EXPN 5xx",
     note="Beside the note: user enumeration feeds the password guessing that AUTH must withstand.",
-    fix=(
+    fix=Fix(
         "define(`confPRIVACY_FLAGS', `authwarnings,goaway,restrictqrun')dnl   # goaway = novrfy,noexpn,...\n"
         "Postfix: disable_vrfy_command = yes; Exim: no acl_smtp_vrfy/acl_smtp_expn that accepts"
     ),

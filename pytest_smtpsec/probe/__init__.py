@@ -1,6 +1,6 @@
 """Talking to mail servers: connections, replies, transcripts, the probe sessions and their cache."""
 
-from .cache import ProbeCache, Probes
+from .cache import Probes
 from .connection import CleartextOnTls, Connection, TlsInfo, TlsRefused, probe_context
 from .errors import ProbeError
 from .handshake import Handshake
@@ -15,7 +15,6 @@ __all__ = [
     "Connection",
     "Handshake",
     "PortState",
-    "ProbeCache",
     "ProbeError",
     "Probes",
     "Reply",

@@ -49,14 +49,3 @@ class Probes:
         """Whether anything accepts connections on ``port`` (and, with ``banner``, what it says first)."""
         return self.cached(("port", port), lambda: port_state(self.target.host, port, self.target.timeout, banner=banner))
 
-
-class ProbeCache:
-    """One :class:`Probes` per target for a whole test run."""
-
-    def __init__(self) -> None:
-        self._by_target: dict[Target, Probes] = {}
-        self._lock = threading.Lock()
-
-    def __call__(self, target: Target) -> Probes:
-        with self._lock:
-            return self._by_target.setdefault(target, Probes(target))

@@ -1,4 +1,4 @@
-""""Could not check": the one exception a probe raises, kept apart from "the server is insecure"."""
+""" "Could not check": the one exception a probe raises, kept apart from "the server is insecure"."""
 
 from __future__ import annotations
 

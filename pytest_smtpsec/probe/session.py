@@ -184,7 +184,7 @@ class _Dialogue:
         ehlo = self.ask(ehlo_step, f"EHLO {self.target.ehlo_name}")
         self.expect(ehlo_step, ehlo, "EHLO")
         creds = self.target.credentials
-        if creds is None or self.service is Service.SMTP:
+        if creds is None or not self.target.takes_logins(self.service):
             return
         mechanisms = (ehlo.extension("AUTH") or "").upper().split()
         mechanism = "PLAIN" if "PLAIN" in mechanisms or "LOGIN" not in mechanisms else "LOGIN"
@@ -216,7 +216,6 @@ class _Dialogue:
             self.conn.command("QUIT", "quit")
         except ProbeError:
             pass  # the facts are gathered; a server that hangs up early is no concern of QUIT's
-
 
 
 def _b64(text: str) -> str:

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-from ..verdict import CheckResult, Verdict
+from ..verdict import CheckResult, ErrorKind, Verdict
+
+if TYPE_CHECKING:
+    from ..checks.base import Fix
 
 
 class Explained(Protocol):
@@ -17,7 +20,7 @@ class Explained(Protocol):
     @property
     def note(self) -> str: ...
     @property
-    def fix(self) -> str: ...
+    def fix(self) -> Fix: ...
 
 
 _HEADLINE = {
@@ -26,19 +29,23 @@ _HEADLINE = {
     Verdict.WARN: "WARNING",
 }
 MAX_TRANSCRIPT_LINES = 30
+_NOTHING = "  This says nothing about security:"
+_NEXT_STEP = {
+    ErrorKind.UNREACHABLE: [f"{_NOTHING} nothing answered. Check the host name, port and firewall, then run again."],
+    ErrorKind.PROBE: [f"{_NOTHING} the server could not be asked. Check the host, port and", "  --smtpsec-timeout, then run again."],
+    ErrorKind.CREDENTIALS: [f"{_NOTHING} the probe's own login was refused. Check --smtpsec-user and the password."],
+    ErrorKind.HOST: [f"{_NOTHING} the mail host's files could not be read. Check --smtpsec-host-config."],
+    ErrorKind.INTERNAL: [f"{_NOTHING} the check itself failed on what it saw. Please report it (SECURITY.md)."],
+}
 
 
 def render(check: Explained, result: CheckResult) -> str:
     """What was expected, what the server did (masked transcript), which part of the note, how to fix it."""
-    where = f" {result.service} ({result.address})" if result.service else ""
+    where = f" {result.service.value} ({result.address})" if result.service else ""
     head = f"{check.name} on {result.target}{where}: {_HEADLINE.get(result.verdict, result.verdict.value.upper())}"
     lines = [head]
     if result.verdict is Verdict.ERROR:
-        lines += [
-            f"  {result.outcome.reason}",
-            "  This says nothing about security: the server could not be asked. Check the host, port and",
-            "  --smtpsec-timeout, then run again.",
-        ]
+        lines += [f"  {result.outcome.reason}", *_NEXT_STEP[result.outcome.error or ErrorKind.PROBE]]
     else:
         lines += [f"  - {finding}" for finding in result.outcome.findings]
         lines += [
@@ -46,7 +53,7 @@ def render(check: Explained, result: CheckResult) -> str:
             f"Expected: {check.expected}",
             f"The note: {check.note}",
             "Fix:",
-            *(f"  {line}" for line in check.fix.splitlines()),
+            *(f"  {line}" for line in check.fix.render().splitlines()),
         ]
     transcript = compact(result.outcome.transcript.splitlines())
     if transcript:

@@ -11,11 +11,15 @@ import base64
 import hashlib
 from html import escape
 
+from ..checks.base import Area
+from ..verdict import Verdict
 from .json_report import ReportFile, Run
-from .records import Record
-from .site import Cell, Host, Site, counts, site_of
+from .site import Cell, Host, Site, counts
 
-LABEL = {"pass": "pass", "fail": "FAIL", "warn": "warn", "skip": "skip", "error": "ERR"}
+LABEL = {Verdict.PASS: "pass", Verdict.FAIL: "FAIL", Verdict.WARN: "warn", Verdict.SKIP: "skip", Verdict.ERROR: "ERR"}
+FULL_DETAIL_HOSTS = 50
+"""Up to this many hosts every cell has its detail; a larger site keeps the details of its findings only
+(a pass cell then shows its reason as a tooltip), so a 1,000-host page stays a few megabytes."""
 
 CSS = """
 :root{font:14px/1.4 system-ui,sans-serif;color:#1b1b1b;background:#fff}
@@ -36,7 +40,7 @@ table.grid{border-collapse:collapse;margin:0 0 1.2rem}
 .grid thead th.check{writing-mode:vertical-rl;transform:rotate(180deg);padding:.4rem .15rem;font-weight:500;white-space:nowrap}
 .grid thead th.hardening{font-style:italic;color:#555}
 .grid thead th.span{padding:.1rem .4rem;font-weight:600}
-a.cell{display:block;min-width:2.6rem;padding:.2rem .3rem;text-decoration:none;font:600 12px ui-monospace,monospace}
+.cell{display:block;min-width:2.6rem;padding:.2rem .3rem;text-decoration:none;font:600 12px ui-monospace,monospace}
 .v-pass{background:#d9f2dd;color:#0b5a1c}
 .v-fail{background:#c62828;color:#fff}
 .v-warn{background:#ffe08a;color:#5b4300}
@@ -89,11 +93,13 @@ def _csp() -> str:
     return f"default-src 'none'; style-src 'unsafe-inline'; script-src 'sha256-{digest}'; base-uri 'none'; form-action 'none'"
 
 
-def render(records: list[Record], run: Run) -> str:
-    site = site_of(records)
+def render(site: Site, run: Run) -> str:
     ids = _Ids()
-    grids = "\n".join(_grid(group.role, group.checks, group.hosts, ids) for group in site.groups)
-    details = "\n".join(_detail(ids.of(host, cell), host, cell) for host in site.hosts for cell in host.cells.values())
+    detailed = {id(c) for h in site.hosts for c in h.cells.values() if len(site.hosts) <= FULL_DETAIL_HOSTS or c.verdict.problem}
+    grids = "\n".join(_grid(group.role, group.checks, group.hosts, ids, detailed) for group in site.groups)
+    details = "\n".join(
+        _detail(ids.of(host, cell), host, cell) for host in site.hosts for cell in host.cells.values() if id(cell) in detailed
+    )
     return f"""<!doctype html>
 <html lang="en">
 <head>
@@ -144,7 +150,7 @@ def _totals_text(site: Site) -> str:
 
 def _totals(site: Site) -> str:
     items = [f"<li><b>{len(site.hosts)}</b> hosts</li>", f"<li><b>{len(site.records)}</b> results</li>"]
-    items += [f'<li class="v-{v}"><b>{n}</b> {LABEL[v]}</li>' for v, n in counts(site.records).items()]
+    items += [f'<li class="v-{v.value}"><b>{n}</b> {LABEL[v]}</li>' for v, n in counts(site.records).items()]
     return f'<ul class="totals">{"".join(items)}</ul>'
 
 
@@ -165,11 +171,13 @@ def _names(names: list[str]) -> str:
     return ": " + escape(", ".join(names)) if names else ""
 
 
-def _grid(role: str, checks: tuple[str, ...], hosts: tuple[Host, ...], ids: _Ids) -> str:
+def _grid(role: str, checks: tuple[str, ...], hosts: tuple[Host, ...], ids: _Ids, detailed: set[int]) -> str:
     hardening = {c for h in hosts for c, cell in h.cells.items() if cell.hardening}
-    note = [c for c in checks if c not in hardening]
-    spans = f'<th class="span" colspan="{len(note)}">the note</th>' if note else ""
-    spans += f'<th class="span hardening" colspan="{len(checks) - len(note)}">hardening</th>' if len(note) < len(checks) else ""
+    areas = {c: cell.area for h in hosts for c, cell in h.cells.items()}
+    spans = "".join(
+        f'<th class="span{" hardening" if area is Area.HARDENING else ""}" colspan="{n}">{escape(area.value)}</th>'
+        for area, n in ((a, sum(1 for c in checks if areas[c] is a)) for a in dict.fromkeys(areas[c] for c in checks))
+    )
     titles = {c: h.cells[c].records[0].title for h in hosts for c in h.cells}
     heads = "".join(
         f'<th class="check{" hardening" if c in hardening else ""}" scope="col" title="{escape(titles[c])}">{escape(c)}</th>'
@@ -185,10 +193,12 @@ def _grid(role: str, checks: tuple[str, ...], hosts: tuple[Host, ...], ids: _Ids
                 continue
             where = f" ({', '.join(cell.services)})" if cell.services else ""
             tip = escape(f"{host.name} {check}{where}: {LABEL[cell.verdict]} — {cell.reason}")
-            cells.append(
-                f'<td class="v-{cell.verdict}"><a class="cell v-{cell.verdict}" href="#{ids.of(host, cell)}" title="{tip}">'
-                f"{LABEL[cell.verdict]}</a></td>"
-            )
+            v = cell.verdict.value
+            label = LABEL[cell.verdict]
+            if id(cell) in detailed:
+                cells.append(f'<td class="v-{v}"><a class="cell v-{v}" href="#{ids.of(host, cell)}" title="{tip}">{label}</a></td>')
+            else:
+                cells.append(f'<td class="v-{v}"><span class="cell v-{v}" title="{tip}">{label}</span></td>')
         rows.append(
             f'<tr class="{"clean" if host.clean else "problem"}"><th class="host" scope="row" title="{escape(host.address)}">'
             f'{escape(host.name)}</th><td class="num" title="connections">{host.connections}</td>{"".join(cells)}</tr>'
@@ -204,24 +214,25 @@ def _detail(element_id: str, host: Host, cell: Cell) -> str:
     first = cell.records[0]
     parts = [
         f'<section class="detail" id="{element_id}">',
-        f'<h2><span class="badge v-{cell.verdict}">{LABEL[cell.verdict]}</span> {escape(host.name)} · {escape(cell.check)}</h2>',
+        f'<h2><span class="badge v-{cell.verdict.value}">{LABEL[cell.verdict]}</span> {escape(host.name)} · {escape(cell.check)}</h2>',
         f"<p>{escape(first.title)}{' <i>(hardening, beside the note)</i>' if first.hardening else ''}</p>",
     ]
     for record in cell.records:
-        where = f"{record.service} ({record.address})" if record.service else record.address
-        parts.append(f'<h3><span class="badge v-{record.verdict}">{LABEL[record.verdict]}</span> {escape(where)}</h3>')
+        where = f"{record.service.value} ({record.address})" if record.service else record.address
+        parts.append(f'<h3><span class="badge v-{record.verdict.value}">{LABEL[record.verdict]}</span> {escape(where)}</h3>')
         if record.findings:
             parts.append('<ul class="findings">' + "".join(f"<li>{escape(f)}</li>" for f in record.findings) + "</ul>")
         else:
             parts.append(f'<p class="reason">{escape(record.reason)}</p>')
         if record.transcript:
-            parts.append(f"<details{' open' if record.verdict != 'pass' else ''}><summary>SMTP transcript (secrets masked)</summary>")
+            opened = " open" if record.verdict is not Verdict.PASS else ""
+            parts.append(f"<details{opened}><summary>SMTP transcript (secrets masked)</summary>")
             parts.append(f"<pre>{escape(record.transcript)}</pre></details>")
         parts.append(f'<p class="meta">{record.seconds:.3f} s · {escape(record.nodeid)}</p>')
     parts += [
         "<h3>The note</h3>",
         f"<blockquote>{escape(first.note)}</blockquote>",
-        "<h3>Fix (sendmail.mc)</h3>",
+        "<h3>Fix</h3>",
         f"<pre>{escape(first.fix)}</pre>",
         "</section>",
     ]
@@ -229,8 +240,7 @@ def _detail(element_id: str, host: Host, cell: Cell) -> str:
 
 
 class HtmlReport(ReportFile):
-    option = "smtpsec_html"
     label = "HTML"
 
-    def render(self, records: list[Record], run: Run) -> str:
-        return render(records, run)
+    def render(self, site: Site, run: Run) -> str:
+        return render(site, run)

@@ -1,14 +1,14 @@
 """``--smtpsec-json``: every verdict with its evidence, as a documented, versioned document.
 
-The schema is ``docs/report-schema.json`` (``pytest-smtpsec/report/v1``); a change that would break a
-reader gets a new version string. :class:`ReportFile` is the life cycle both file writers share.
+The schema ships in the package (``pytest_smtpsec/report/schema.json``, ``pytest-smtpsec/report/v1``);
+a change that would break a reader gets a new version string. :class:`ReportFile` is what both file
+writers share: each is an implementation of the ``pytest_smtpsec_report`` hook.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
-import time
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from importlib import metadata
@@ -17,8 +17,9 @@ from typing import Any, ClassVar
 
 import pytest
 
-from .records import Record, RecordCollector
-from .site import Site, counts, site_of
+from ..verdict import Verdict
+from .records import Record
+from .site import Site, counts
 
 SCHEMA = "pytest-smtpsec/report/v1"
 
@@ -46,9 +47,11 @@ class Run:
             return "unknown"
 
 
-def document(records: list[Record], run: Run) -> dict[str, Any]:
+SCHEMA_FILE = Path(__file__).with_name("schema.json")
+
+
+def document(site: Site, run: Run) -> dict[str, Any]:
     """The v1 report: run, totals, site facts, hosts (sorted like the grid) and their results."""
-    site = site_of(records)
     return {
         "schema": SCHEMA,
         "run": {
@@ -59,13 +62,18 @@ def document(records: list[Record], run: Run) -> dict[str, Any]:
             "exit_status": run.exit_status,
             "exit_name": run.exit_name,
         },
-        "totals": {"hosts": len(site.hosts), "results": len(site.records), **counts(site.records)},
+        "totals": {"hosts": len(site.hosts), "results": len(site.records), **_counted(counts(site.records))},
         "site": _site_facts(site),
         "hosts": [
-            {"name": h.name, "role": h.role, "address": h.address, "connections": h.connections, "verdicts": h.verdicts} for h in site.hosts
+            {"name": h.name, "role": h.role, "address": h.address, "connections": h.connections, "verdicts": _counted(h.verdicts)}
+            for h in site.hosts
         ],
         "results": [_result(r) for r in site.records],
     }
+
+
+def _counted(by_verdict: dict[Verdict, int]) -> dict[str, int]:
+    return {v.value: n for v, n in by_verdict.items()}
 
 
 def _site_facts(site: Site) -> dict[str, Any]:
@@ -79,12 +87,14 @@ def _site_facts(site: Site) -> dict[str, Any]:
 def _result(record: Record) -> dict[str, Any]:
     return {
         "host": record.target,
-        "service": record.service,
+        "service": record.service.value if record.service else None,
         "address": record.address,
         "check": record.check,
         "title": record.title,
         "hardening": record.hardening,
-        "verdict": record.verdict,
+        "area": record.area.value,
+        "verdict": record.verdict.value,
+        "error": record.error.value if record.error else None,
         "reason": record.reason,
         "findings": list(record.findings),
         "transcript": record.transcript,
@@ -96,44 +106,21 @@ def _result(record: Record) -> dict[str, Any]:
 
 
 class ReportFile(ABC):
-    """A report written to a file at the end of the session, from the records the controller gathered.
+    """A report written to a file at the end of the run, on the controlling process only."""
 
-    Registered in ``pytest_configure`` on the controller only (xdist workers send their records there).
-    """
-
-    option: ClassVar[str]
-    """The option's ini key / dest, e.g. ``smtpsec_json``."""
     label: ClassVar[str]
 
-    def __init__(self, collector: RecordCollector, path: Path) -> None:
-        self.collector = collector
+    def __init__(self, path: Path) -> None:
         self.path = path
-        self.started = dt.datetime.now(dt.UTC)
-        self._clock = time.monotonic()
         self.written = False
 
-    @classmethod
-    def configured(cls, config: pytest.Config, collector: RecordCollector) -> ReportFile | None:
-        """The writer if its option is set: a flag is relative to where pytest was started, an ini key to the rootdir."""
-        given = config.getoption(cls.option)
-        base = config.invocation_params.dir
-        if not given:
-            given, base = config.getini(cls.option), config.rootpath
-        return cls(collector, base / Path(str(given)).expanduser()) if given else None
-
     @abstractmethod
-    def render(self, records: list[Record], run: Run) -> str:
+    def render(self, site: Site, run: Run) -> str:
         """The whole file's text."""
 
-    def pytest_sessionstart(self, session: pytest.Session) -> None:
-        self.started = dt.datetime.now(dt.UTC)
-        self._clock = time.monotonic()
-
-    @pytest.hookimpl(trylast=True)
-    def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int | pytest.ExitCode) -> None:
-        run = Run(self.started, time.monotonic() - self._clock, int(exitstatus))
+    def pytest_smtpsec_report(self, config: pytest.Config, site: Site, run: Run) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.path.write_text(self.render(self.collector.records, run), encoding="utf-8")
+        self.path.write_text(self.render(site, run), encoding="utf-8")
         self.written = True
 
     @pytest.hookimpl(trylast=True)
@@ -143,8 +130,7 @@ class ReportFile(ABC):
 
 
 class JsonReport(ReportFile):
-    option = "smtpsec_json"
     label = "JSON"
 
-    def render(self, records: list[Record], run: Run) -> str:
-        return json.dumps(document(records, run), indent=1, ensure_ascii=False) + "\n"
+    def render(self, site: Site, run: Run) -> str:
+        return json.dumps(document(site, run), indent=1, ensure_ascii=False) + "\n"

@@ -1,13 +1,22 @@
-"""One record per check result, carried on test reports (also across xdist workers) for every report writer."""
+"""One record per check result, carried on test reports (also across xdist workers) for every report writer.
+
+Typed to the last writer: verdicts, error kinds, facts, services and areas stay enums; only the
+transport form (:meth:`Record.to_dict`, a report attribute xdist can serialise) is plain data.
+"""
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from ..verdict import CheckResult
+from ..checks.base import Area
+from ..target import Service
+from ..verdict import CheckResult, ErrorKind, Fact, Verdict
+
+if TYPE_CHECKING:
+    from ..registry import AnyCheck
 
 ATTRIBUTE = "smtpsec"
 """The TestReport attribute holding the records as plain dicts (xdist serialises report attributes)."""
@@ -20,65 +29,87 @@ class Record:
     target: str
     role: str
     address: str
-    service: str | None
+    service: Service | None
     check: str
     title: str
+    area: Area
     hardening: bool
-    verdict: str
+    verdict: Verdict
     reason: str
     findings: tuple[str, ...] = ()
     transcript: str = ""
     note: str = ""
     fix: str = ""
+    error: ErrorKind | None = None
+    facts: frozenset[Fact] = frozenset()
     seconds: float = 0.0
     connections: int = 0
     """Connections opened to the host so far in this process (the largest value is the host's total)."""
     nodeid: str = ""
+    rank: tuple[int, int] = (0, 0)
+    """Where the check sorts in reports (its area, then its place in the registry)."""
 
     @classmethod
-    def of(cls, check: Any, result: CheckResult, *, role: str, connections: int, nodeid: str) -> Record:
-        """From a network :class:`Check` or a host check, and its result."""
+    def of(cls, check: AnyCheck, result: CheckResult, *, role: str, connections: int, nodeid: str, rank: tuple[int, int]) -> Record:
         outcome = result.outcome
         return cls(
             target=result.target,
             role=role,
-            address=result.address or result.target,
+            address=result.address,
             service=result.service,
             check=check.name,
             title=check.title,
-            hardening=getattr(check, "hardening", False),
-            verdict=result.verdict.value,
+            area=check.area,
+            hardening=check.hardening,
+            verdict=result.verdict,
             reason=outcome.reason,
             findings=outcome.findings,
             transcript=outcome.transcript,
             note=check.note,
-            fix=check.fix,
+            fix=check.fix.render(),
+            error=outcome.error,
+            facts=outcome.facts,
             seconds=round(result.seconds, 4),
             connections=connections,
             nodeid=nodeid,
+            rank=rank,
         )
 
+    @property
+    def reached(self) -> bool:
+        """Whether a mail port of the host answered for this result (it got past connecting)."""
+        return self.service is not None and self.verdict is not Verdict.SKIP and self.error is not ErrorKind.UNREACHABLE
+
     def to_dict(self) -> dict[str, Any]:
+        """The transport form: plain JSON-able values."""
         data = asdict(self)
-        data["findings"] = list(self.findings)
+        data.update(
+            service=self.service.value if self.service else None,
+            area=self.area.value,
+            verdict=self.verdict.value,
+            error=self.error.value if self.error else None,
+            facts=sorted(f.value for f in self.facts),
+            findings=list(self.findings),
+            rank=list(self.rank),
+        )
         return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Record:
-        return cls(**{**data, "findings": tuple(data.get("findings", ()))})
+        return cls(
+            **{
+                **data,
+                "service": Service(data["service"]) if data.get("service") else None,
+                "area": Area(data["area"]),
+                "verdict": Verdict(data["verdict"]),
+                "error": ErrorKind(data["error"]) if data.get("error") else None,
+                "facts": frozenset(Fact(f) for f in data.get("facts", ())),
+                "findings": tuple(data.get("findings", ())),
+                "rank": tuple(data.get("rank", (0, 0))),
+            }
+        )
 
 
 def records_of(report: pytest.TestReport) -> list[Record]:
     """The records a test report carries (none for tests that ran no check)."""
     return [Record.from_dict(d) for d in getattr(report, ATTRIBUTE, None) or []]
-
-
-class RecordCollector:
-    """Gathers the records of a whole run on the controlling process, for the summary and the writers."""
-
-    def __init__(self) -> None:
-        self.records: list[Record] = []
-
-    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
-        if report.when == "setup":  # checks run in setup, so their records ride on the setup report
-            self.records.extend(records_of(report))

@@ -1,7 +1,8 @@
-"""The site as every report shows it: a row per host, the worst verdict per check, the site-level findings.
+"""The site as every report shows it: a row per host, the worst verdict per check and per area, the site facts.
 
 Pure functions over :class:`Record`, shared by the terminal summary and the JSON and HTML writers so the
 three never disagree. Rows are sorted (role, then name in natural order), so ``-n`` runs read the same.
+The reports know no check by name: a check publishes the site facts it establishes (:class:`Fact`).
 """
 
 from __future__ import annotations
@@ -10,21 +11,10 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from ..checks import CHECKS
+from ..checks.base import Area
 from ..target import Role, Service
-from ..verdict import Verdict
+from ..verdict import Fact, Verdict
 from .records import Record
-
-VERDICTS = tuple(v.value for v in Verdict)
-"""Every verdict, in the order counts are shown."""
-SEVERITY = ("fail", "error", "warn", "pass", "skip")
-"""Worst first: a cell shows the worst verdict over the host's services."""
-PROBLEMS = ("fail", "error", "warn")
-
-LISTENING_CHECK = "no_mail_service"
-MIGRATION_CHECK = "requires_starttls_before_auth"
-_CONNECT_FAILED = "[connect]:"
-"""How a ProbeError names the stage when nothing accepted the connection (``host:port [connect]: ...``)."""
 
 
 def _natural(name: str) -> tuple[str | int, ...]:
@@ -32,14 +22,7 @@ def _natural(name: str) -> tuple[str | int, ...]:
     return tuple(int(part) if i % 2 else part for i, part in enumerate(re.split(r"(\d+)", name.lower())))
 
 
-def _check_order(name: str) -> tuple[int, str]:
-    order = list(CHECKS)
-    return (order.index(name) if name in order else len(order), name)
-
-
-def _service_order(service: str | None) -> int:
-    names = [s.value for s in Service]
-    return names.index(service) if service in names else len(names)
+_SERVICES: list[Service | None] = [None, *Service]
 
 
 def _role_order(role: str) -> int:
@@ -47,9 +30,13 @@ def _role_order(role: str) -> int:
     return names.index(role) if role in names else len(names)
 
 
-def counts(records: Iterable[Record]) -> dict[str, int]:
+def worst(verdicts: Iterable[Verdict]) -> Verdict:
+    return min(verdicts, key=lambda v: v.severity)
+
+
+def counts(records: Iterable[Record]) -> dict[Verdict, int]:
     verdicts = [r.verdict for r in records]
-    return {v: verdicts.count(v) for v in VERDICTS}
+    return {v: verdicts.count(v) for v in Verdict}
 
 
 @dataclass(frozen=True)
@@ -60,13 +47,17 @@ class Cell:
     records: tuple[Record, ...]
 
     @property
-    def verdict(self) -> str:
-        return min((r.verdict for r in self.records), key=SEVERITY.index)
+    def verdict(self) -> Verdict:
+        return worst(r.verdict for r in self.records)
+
+    @property
+    def area(self) -> Area:
+        return self.records[0].area
 
     @property
     def services(self) -> tuple[str, ...]:
         """The services that gave the worst verdict (empty for a check of the host as a whole)."""
-        return tuple(dict.fromkeys(r.service for r in self.records if r.verdict == self.verdict and r.service))
+        return tuple(dict.fromkeys(r.service.value for r in self.records if r.verdict is self.verdict and r.service))
 
     @property
     def hardening(self) -> bool:
@@ -75,7 +66,7 @@ class Cell:
     @property
     def reason(self) -> str:
         """The first line of the first worst record's reason."""
-        first = next(r for r in self.records if r.verdict == self.verdict)
+        first = next(r for r in self.records if r.verdict is self.verdict)
         return first.reason.splitlines()[0] if first.reason else ""
 
 
@@ -86,35 +77,41 @@ class Host:
     address: str
     connections: int
     cells: dict[str, Cell]
-    """By check name, in the suite's order."""
+    """By check name, in report order (area, then registry order)."""
 
     @property
     def records(self) -> list[Record]:
         return [r for cell in self.cells.values() for r in cell.records]
 
     @property
-    def verdicts(self) -> dict[str, int]:
+    def verdicts(self) -> dict[Verdict, int]:
         return counts(self.records)
 
     @property
     def clean(self) -> bool:
-        return not any(c.verdict in PROBLEMS for c in self.cells.values())
+        return not any(c.verdict.problem for c in self.cells.values())
+
+    def area(self, area: Area) -> Verdict | None:
+        """The worst verdict over the host's checks of ``area`` (None: no check of that area ran)."""
+        verdicts = [c.verdict for c in self.cells.values() if c.area is area]
+        return worst(verdicts) if verdicts else None
+
+    def has(self, fact: Fact) -> bool:
+        return any(fact in r.facts for r in self.records)
 
     @property
     def offers_mail(self) -> bool:
-        """Whether anything answered on a mail port, by what the probes saw: a check of a service got past
-        connect, or a no-mail host was found listening."""
-        if any(c.check == LISTENING_CHECK and c.verdict == "fail" for c in self.cells.values()):
-            return True
-        return any(r.service and r.verdict != "skip" and _CONNECT_FAILED not in r.reason for r in self.records)
+        """Whether anything answered on a mail port, by what the probes saw."""
+        return self.has(Fact.LISTENS_BUT_MUST_NOT) or any(r.reached for r in self.records)
 
 
 @dataclass(frozen=True)
 class Group:
-    """Hosts of one role, with the checks that ran on any of them as columns."""
+    """Hosts of one role, with the checks (and areas) that ran on any of them as columns."""
 
     role: str
     checks: tuple[str, ...]
+    areas: tuple[Area, ...]
     hosts: tuple[Host, ...]
 
 
@@ -134,26 +131,26 @@ class Site:
 
     @property
     def listening_no_mail(self) -> tuple[Host, ...]:
-        """``no-mail`` hosts that accept connections on 25, 465 or 587 (their no_mail_service FAILed)."""
-        return tuple(h for h in self.hosts if (c := h.cells.get(LISTENING_CHECK)) is not None and c.verdict == "fail")
+        """Hosts that must not offer mail but accept connections on 25, 465 or 587."""
+        return tuple(h for h in self.hosts if h.has(Fact.LISTENS_BUT_MUST_NOT))
 
     @property
     def cleartext_auth(self) -> tuple[Finding, ...]:
-        """Servers that still take a password before TLS, tolerated by auth policy ``migrate`` (a warn)."""
+        """Servers that still take a password before TLS, tolerated by auth policy ``migrate``."""
         found = []
         for host in self.hosts:
-            cell = host.cells.get(MIGRATION_CHECK)
-            warned = tuple(r.service or "" for r in cell.records if r.verdict == "warn") if cell else ()
-            if cell and warned:
-                found.append(Finding(host, cell, warned))
+            for cell in host.cells.values():
+                services = tuple(r.service.value if r.service else "" for r in cell.records if Fact.CLEARTEXT_AUTH_TOLERATED in r.facts)
+                if services:
+                    found.append(Finding(host, cell, services))
         return tuple(found)
 
     def findings(self, *, hardening: bool) -> list[Finding]:
         """Every cell that is not pass or skip, worst first, then by host and check; hardening kept apart, except
         "could not check", which says nothing about security and so is never a hardening finding."""
-        cells = [(h, c) for h in self.hosts for c in h.cells.values() if c.verdict in PROBLEMS]
-        found = [Finding(h, c, c.services) for h, c in cells if (c.hardening and c.verdict != "error") == hardening]
-        return sorted(found, key=lambda f: SEVERITY.index(f.cell.verdict))  # stable: host and check order kept
+        cells = [(h, c) for h in self.hosts for c in h.cells.values() if c.verdict.problem]
+        found = [Finding(h, c, c.services) for h, c in cells if (c.hardening and c.verdict is not Verdict.ERROR) == hardening]
+        return sorted(found, key=lambda f: f.cell.verdict.severity)  # stable: host and check order kept
 
 
 @dataclass(frozen=True)
@@ -166,15 +163,17 @@ class Finding:
 
 
 def site_of(records: Iterable[Record]) -> Site:
-    """Group records by host (sorted by role, then natural name) and by check (in the suite's order)."""
+    """Group records by host (sorted by role, then natural name) and by check (area, then registry order)."""
     by_host: dict[str, list[Record]] = {}
     for record in records:
         by_host.setdefault(record.target, []).append(record)
     hosts = []
+    ranks: dict[str, tuple[int, int]] = {}
     for name, mine in by_host.items():
         by_check: dict[str, list[Record]] = {}
-        for record in sorted(mine, key=lambda r: (_check_order(r.check), _service_order(r.service))):
+        for record in sorted(mine, key=lambda r: (r.rank, _SERVICES.index(r.service))):
             by_check.setdefault(record.check, []).append(record)
+            ranks[record.check] = record.rank
         whole = next((r.address for r in mine if r.service is None), None)
         hosts.append(
             Host(
@@ -189,18 +188,7 @@ def site_of(records: Iterable[Record]) -> Site:
     groups = []
     for role in dict.fromkeys(h.role for h in hosts):
         members = tuple(h for h in hosts if h.role == role)
-        checks = sorted({c for h in members for c in h.cells}, key=_check_order)
-        groups.append(Group(role, tuple(checks), members))
+        checks = sorted({c for h in members for c in h.cells}, key=lambda c: (ranks[c], c))
+        areas = tuple(dict.fromkeys(c.area for h in members for c in sorted(h.cells.values(), key=lambda c: ranks[c.check])))
+        groups.append(Group(role, tuple(checks), tuple(sorted(areas, key=list(Area).index)), members))
     return Site(tuple(hosts), tuple(groups))
-
-
-def short_names(checks: Iterable[str]) -> dict[str, str]:
-    """Column headers from the checks' names: their initials (requires_starttls_before_auth -> rsba), made unique."""
-    names: dict[str, str] = {}
-    for check in checks:
-        short = "".join(word[0] for word in check.split("_") if word) or check[:3]
-        candidate, n = short, 2
-        while candidate in names.values():
-            candidate, n = f"{short}{n}", n + 1
-        names[check] = candidate
-    return names

@@ -1,63 +1,82 @@
-"""The terminal summary: a host x check grid, the findings below it and the site-level facts, in 100 columns."""
+"""The terminal summary: a host x area grid, the findings below it and the site-level facts, in 100 columns."""
 
 from __future__ import annotations
 
 import textwrap
 
-import pytest
-
-from .records import RecordCollector
-from .site import Finding, Site, counts, short_names, site_of
+from ..checks.base import Area
+from ..verdict import Verdict
+from .site import Finding, Host, Site, counts
 
 WIDTH = 100
-CELL = {"pass": "pass", "fail": "FAIL", "warn": "warn", "skip": "skip", "error": "ERR"}
+MAX_ROWS = 40
+"""Host rows shown; a larger site shows its hosts with findings first and counts the rest."""
+MAX_FINDINGS = 40
+"""Finding lines shown; the JSON and HTML reports keep every one."""
+CELL = {Verdict.PASS: "pass", Verdict.FAIL: "FAIL", Verdict.WARN: "warn", Verdict.SKIP: "skip", Verdict.ERROR: "ERR"}
 NOT_RUN = "-"
-_MARKUP: dict[str | None, dict[str, bool]] = {
-    "pass": {"green": True},
-    "fail": {"red": True, "bold": True},
-    "warn": {"yellow": True},
-    "error": {"purple": True, "bold": True},
+_MARKUP: dict[Verdict | None, dict[str, bool]] = {
+    Verdict.PASS: {"green": True},
+    Verdict.FAIL: {"red": True, "bold": True},
+    Verdict.WARN: {"yellow": True},
+    Verdict.ERROR: {"purple": True, "bold": True},
 }
 
-Segment = tuple[str, str | None]
+Segment = tuple[str, Verdict | None]
 """Text, and the verdict that colours it (None: plain)."""
 Line = list[Segment]
 
 
 def render(site: Site) -> list[Line]:
-    """The summary as lines of segments; plain text is the segments joined."""
-    columns = [c for g in site.groups for c in g.checks]
-    short = short_names(dict.fromkeys(columns))
-    widest = max(5 * len(g.checks) for g in site.groups)
-    cap = max(12, WIDTH - 5 - widest)
+    """The summary as lines of segments; plain text is the segments joined.
+
+    Columns are the checks' areas (a handful, however many checks there are), each cell the worst verdict
+    over the area's checks on the host's services; the findings below name the exact check and service.
+    """
+    areas = [a for a in Area if any(a in g.areas for g in site.groups)]
+    short = {a: a.value[:4] for a in areas}
+    shown, hidden = _rows(site)
+    cap = max(12, WIDTH - 5 - 5 * len(areas))
     names, domain = _shortened([h.name for h in site.hosts], cap)
     lines: list[Line] = [[(_totals(site, domain), None)]]
-    name_width = min(cap, max(*(len(g.role) for g in site.groups), *(len(n) for n in names.values())))  # one width: columns align
+    name_width = min(cap, max(*(len(g.role) for g in site.groups), *(len(names[h.name]) for h in shown)))
     for group in site.groups:
-        lines.append([(f"{group.role:<{name_width}} conn" + "".join(f" {short[c]:<4}" for c in group.checks).rstrip(), None)])
-        for host in group.hosts:
+        members = [h for h in group.hosts if h in shown]
+        if not members:
+            continue
+        lines.append([(f"{group.role:<{name_width}} conn" + "".join(f" {short[a]:<4}" for a in areas).rstrip(), None)])
+        for host in members:
             name = names[host.name]
             if len(name) > name_width:  # a long name gets a line of its own rather than being cut
                 lines.append([(name, None)])
             row: Line = [(f"{name if len(name) <= name_width else '':<{name_width}} {host.connections:>4}", None)]
-            for check in group.checks:
-                cell = host.cells.get(check)
-                row += [(" ", None), (f"{CELL[cell.verdict]:<4}", cell.verdict) if cell else (f"{NOT_RUN:<4}", None)]
+            for area in areas:
+                verdict = host.area(area)
+                row += [(" ", None), (f"{CELL[verdict]:<4}", verdict) if verdict else (f"{NOT_RUN:<4}", None)]
             lines.append(_strip(row))
-    hardening = [c for c in dict.fromkeys(columns) if any(h.cells[c].hardening for h in site.hosts if c in h.cells)]
-    legend = " ".join(f"{short[c]}={c}" for c in dict.fromkeys(columns))
-    legend += " (a cell: the worst verdict over the host's services; - not run there"
-    legend += f"; hardening, beside the note: {' '.join(short[c] for c in hardening)})" if hardening else ")"
+    if hidden:
+        lines.append([(f"... and {hidden} more hosts with no findings", None)])
+    legend = " ".join(f"{short[a]}={a.value}" for a in areas)
+    legend += " (a cell: the worst verdict of the area's checks over the host's services; - none ran there)"
     lines += [[(text, None)] for text in _wrap(legend)]
     note_findings, hardening_findings = site.findings(hardening=False), site.findings(hardening=True)
-    lines += _findings(note_findings, names)
+    lines += _findings(note_findings, names, MAX_FINDINGS)
     if hardening_findings:
         lines.append([("hardening, beside the note:", None)])
-        lines += _findings(hardening_findings, names)
+        lines += _findings(hardening_findings, names, max(5, MAX_FINDINGS - len(note_findings)))
     if not note_findings and not hardening_findings:
         lines.append([("no findings: every check passed or was skipped", None)])
     lines += [[(text, None)] for text in _site_facts(site, names)]
     return lines
+
+
+def _rows(site: Site) -> tuple[list[Host], int]:
+    """The hosts that get a row: all of a small site; of a large one, those with findings first."""
+    if len(site.hosts) <= MAX_ROWS:
+        return list(site.hosts), 0
+    problems = [h for h in site.hosts if not h.clean]
+    shown = problems[:MAX_ROWS] if problems else list(site.hosts[:MAX_ROWS])
+    return shown, len(site.hosts) - len(shown)
 
 
 def _shortened(names: list[str], width: int) -> tuple[dict[str, str], str]:
@@ -82,24 +101,27 @@ def _totals(site: Site, domain: str) -> str:
     return f"{len(records)} results on {hosts}: {shown}"
 
 
-def _findings(found: list[Finding], names: dict[str, str]) -> list[Line]:
+def _findings(found: list[Finding], names: dict[str, str], limit: int) -> list[Line]:
     """One line per finding, cut at the width; a host that could not be checked takes one line, not one per check."""
     errors: dict[str, list[Finding]] = {}
     for f in found:
-        if f.cell.verdict == "error":
+        if f.cell.verdict is Verdict.ERROR:
             errors.setdefault(f.host.name, []).append(f)
     lines = []
     for f in found:
         same, name = errors.get(f.host.name, []), names[f.host.name]
-        if f.cell.verdict != "error" or len(same) == 1:
+        if f.cell.verdict is not Verdict.ERROR or len(same) == 1:
             where = f" ({', '.join(f.services)})" if f.services else ""
             lines.append(_line(f.cell.verdict, f"{name} {f.cell.check}{where}: {f.cell.reason}"))
         elif f is same[0]:
-            lines.append(_line("error", f"{name} ({len(same)} checks): {f.cell.reason}"))
+            lines.append(_line(Verdict.ERROR, f"{name} ({len(same)} checks): {f.cell.reason}"))
+    if len(lines) > limit:
+        more = len(lines) - limit
+        lines = [*lines[:limit], [(f"... and {more} more (every finding is in --smtpsec-json and --smtpsec-html)", None)]]
     return lines
 
 
-def _line(verdict: str, text: str) -> Line:
+def _line(verdict: Verdict, text: str) -> Line:
     text = text if 5 + len(text) <= WIDTH else text[: WIDTH - 6] + "…"
     return [(f"{CELL[verdict]:<4}", verdict), (f" {text}", None)]
 
@@ -131,23 +153,10 @@ def _strip(line: Line) -> Line:
     return line
 
 
+def markup(verdict: Verdict | None) -> dict[str, bool]:
+    """The terminal colours of a verdict's text."""
+    return _MARKUP.get(verdict, {})
+
+
 def plain(lines: list[Line]) -> str:
     return "\n".join("".join(text for text, _ in line) for line in lines)
-
-
-class SummaryReporter:
-    """Prints the grid at the end of a run that ran built-in checks or check markers, whatever the verbosity."""
-
-    def __init__(self, collector: RecordCollector) -> None:
-        self.collector = collector
-
-    def pytest_terminal_summary(self, terminalreporter: pytest.TerminalReporter) -> None:
-        records = self.collector.records
-        if not records:
-            return
-        tr = terminalreporter
-        tr.write_sep("=", "smtpsec summary")
-        for line in render(site_of(records)):
-            for text, verdict in line:
-                tr.write(text, **_MARKUP.get(verdict, {}))
-            tr.line("")

@@ -74,9 +74,7 @@ class MtaHome:
 
 
 @pytest.fixture(scope="session")
-def mta_homes(
-    mta_tarballs: dict[str, tuple[Path, float | None]], tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[dict[str, MtaHome]]:
+def mta_homes(mta_tarballs: dict[str, tuple[Path, float | None]], tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, MtaHome]]:
     dirs = {mta: tmp_path_factory.mktemp(f"lab-{mta}") for mta in MTAS}  # not thread-safe: before the pool
     with ThreadPoolExecutor(len(MTAS)) as pool:  # both extractions at once (tar and zstd do the work)
         homes = dict(zip(MTAS, pool.map(lambda m: MtaHome(m, dirs[m], mta_tarballs[m][1]), MTAS), strict=True))

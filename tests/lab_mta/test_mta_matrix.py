@@ -40,8 +40,6 @@ KNOWN_CHECK_BUGS: dict[tuple[str, str, str], tuple[str, str]] = {
 }
 
 
-
-
 # -- ground truth: each profile's fault, seen with plain smtplib -----------------------------------
 
 
@@ -218,7 +216,6 @@ GROUND_TRUTH: dict[str, Callable[[LabTarget], None]] = {
 }
 
 
-
 # -- one server per (mta, profile), shared by the tests below ------------------------------------
 
 
@@ -300,4 +297,3 @@ def _pss_mb(server: MtaServer) -> float:
             continue
         total += sum(int(line.split()[1]) for line in text.splitlines() if line.startswith("Pss:"))
     return total / 1024
-

@@ -1,4 +1,4 @@
-"""What a host check is (the network checks' shape, judged from HostFacts), and how findings add up."""
+"""What a host check is (a :class:`~pytest_smtpsec.checks.Check` judged from HostFacts), and how findings add up."""
 
 from __future__ import annotations
 
@@ -7,45 +7,37 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from ...verdict import CheckResult, Outcome, Verdict, failed, passed, skipped, warned
+from ...checks.base import Area, Check, judged
+from ...verdict import CheckResult, ErrorKind, Outcome, could_not_check, failed, passed, skipped, warned
 from ..errors import CannotTell, RunnerError
 from ..facts import HostFacts
 
 HostJudge = Callable[[HostFacts], Outcome]
 
 
-@dataclass(frozen=True)
-class HostCheck:
-    """One promise of the note checked on the mail server's host.
+@dataclass(frozen=True, kw_only=True)
+class HostCheck(Check):
+    """One promise of the note checked on the mail server's host, judged from :class:`HostFacts`.
 
-    ``note`` gives the note's reasoning in our words; ``fix`` the ``sendmail.mc`` line, ``chmod`` or
-    rebuild command that makes a failing host pass.
+    ``fix`` gives the ``sendmail.mc`` line, ``chmod`` or rebuild command that makes a failing host pass.
     """
 
-    name: str
-    title: str
-    expected: str
-    note: str
-    fix: str
+    area: Area = Area.HOST
     judge: HostJudge
 
     def run(self, facts: HostFacts) -> CheckResult:
         """Judge the host: a fact we cannot see gives SKIP with its reason, a dead runner ERROR."""
         started = time.perf_counter()
+        outcome = judged(lambda: self._judge(facts))
+        return CheckResult(self.name, facts.name, None, facts.name, outcome, time.perf_counter() - started)
+
+    def _judge(self, facts: HostFacts) -> Outcome:
         try:
-            outcome = self.judge(facts)
+            return self.judge(facts)
         except CannotTell as exc:
-            outcome = skipped(f"cannot tell: {exc}")
+            return skipped(f"cannot tell: {exc}")
         except RunnerError as exc:
-            outcome = Outcome(Verdict.ERROR, str(exc))
-        return CheckResult(
-            check=self.name,
-            target=facts.name,
-            service=None,
-            address=None,
-            outcome=outcome,
-            seconds=time.perf_counter() - started,
-        )
+            return could_not_check(str(exc), ErrorKind.HOST)
 
 
 @dataclass

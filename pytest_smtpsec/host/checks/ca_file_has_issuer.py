@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from cryptography.exceptions import InvalidSignature
 
+from ...checks.base import Fix
 from ...verdict import Outcome, failed, passed
 from ..facts import HostFacts
 from ..note_options import CA_CERT_FILE, SERVER_CERT
@@ -70,7 +71,7 @@ CHECK = HostCheck(
         "certificate of the CA that issued theirs there (check the 'Issuer:' of the certificate), and make sure a "
         "vendor bundle contains it. A self-signed certificate has no such issuer and confuses clients."
     ),
-    fix=(
+    fix=Fix(
         "append the issuing CA's certificate (`openssl x509 -noout -issuer -in smtp.pem` names it) to the file "
         "named by define(`confCACERT', ...) -- e.g. cat issuing-ca.pem >> /etc/mail/certs/cacert.pem -- then restart"
     ),

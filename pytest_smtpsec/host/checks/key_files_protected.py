@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 
+from ...checks.base import Fix
 from ...verdict import Outcome
 from ..errors import CannotTell
 from ..facts import HostFacts
@@ -87,7 +88,7 @@ CHECK = HostCheck(
         "in a drwx------ private/ directory, while the certificates are public (-r--r--r--). A key others can "
         "read lets them impersonate the server and, without forward secrecy, decrypt recorded sessions."
     ),
-    fix=(
+    fix=Fix(
         "chown root:root <key files> <their directory> && chmod 0400 <key files> && chmod 0700 <their directory>; "
         "chmod 0444 <certificate files>; keep keys out of files that are also certificates world-readable"
     ),

@@ -7,6 +7,7 @@ cannot start TLS at all. Compared by public key: the certificate's against the o
 
 from __future__ import annotations
 
+from ...checks.base import Fix
 from ...verdict import Outcome
 from ..errors import CannotTell
 from ..facts import HostFacts
@@ -63,7 +64,7 @@ CHECK = HostCheck(
         "The note installs a server pair and a client pair (copies of the same data); a key from another pair "
         "makes sendmail give up on STARTTLS and smtps."
     ),
-    fix=(
+    fix=Fix(
         "install the private key issued with the certificate (compare `openssl x509 -noout -pubkey -in smtp.pem` "
         "with `openssl pkey -pubout -in private/smtpkey.pem`), then restart sendmail"
     ),

@@ -8,6 +8,7 @@ the check skips saying why.
 
 from __future__ import annotations
 
+from ...checks.base import Fix
 from ...verdict import Outcome
 from ..errors import CannotTell
 from ..facts import HostFacts
@@ -66,7 +67,7 @@ CHECK = HostCheck(
         "note: authentication requires saslauthd installed and running. If it is down, users cannot log in and "
         "may fall back to unauthenticated or insecure setups."
     ),
-    fix=(
+    fix=Fix(
         "Debian: apt-get install sasl2-bin, set START=yes in /etc/default/saslauthd, service saslauthd start; "
         "RedHat: dnf install cyrus-sasl && systemctl enable --now saslauthd"
     ),

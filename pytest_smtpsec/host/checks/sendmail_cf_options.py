@@ -9,6 +9,7 @@ the mc only explains a miss (defined but not rebuilt, or switched off with ``dnl
 
 from __future__ import annotations
 
+from ...checks.base import Fix
 from ...verdict import Outcome
 from ..daemons import parse_daemon_options
 from ..errors import CannotTell
@@ -119,7 +120,7 @@ CHECK = HostCheck(
         "`A p' (no plaintext AUTH before TLS: secure_auth=yes), TRUST_AUTH_MECH and confAUTH_MECHANISMS, and "
         "turn on submission (M=Ea: AUTH required) and smtps (M=s), then rebuild the cf."
     ),
-    fix=(
+    fix=Fix(
         "in sendmail.mc:\n"
         "define(`confCACERT_PATH', `/etc/mail/certs')dnl\n"
         "define(`confCACERT', `/etc/mail/certs/cacert.pem')dnl\n"

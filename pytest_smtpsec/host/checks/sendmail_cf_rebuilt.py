@@ -7,6 +7,7 @@ with the mc on the note's settings, or a daemon older than its cf all mean the e
 
 from __future__ import annotations
 
+from ...checks.base import Fix
 from ...verdict import Outcome
 from ..errors import CannotTell
 from ..facts import HostFacts
@@ -99,7 +100,7 @@ CHECK = HostCheck(
         "Editing sendmail.mc changes nothing by itself: the note rebuilds the cf with m4 and restarts the daemon. "
         "A stale cf or a daemon still running an old cf keeps the old, possibly insecure, settings."
     ),
-    fix=(
+    fix=Fix(
         "cd /etc/mail && cp sendmail.cf sendmail.cf.orig && m4 sendmail.mc > sendmail.cf "
         "(Debian: make -C /etc/mail), then restart: service sendmail restart"
     ),

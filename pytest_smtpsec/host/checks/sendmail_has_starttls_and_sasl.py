@@ -7,6 +7,7 @@ for both you should upgrade."
 
 from __future__ import annotations
 
+from ...checks.base import Fix
 from ...verdict import Outcome, failed, passed
 from ..facts import HostFacts
 from .base import HostCheck
@@ -37,7 +38,7 @@ CHECK = HostCheck(
         "The note's first step: sendmail supports SSL and authentication only if built with the STARTTLS "
         "and SASL options (check with `sendmail -d0.1 -bv`); without both, upgrade or move the mail service."
     ),
-    fix=(
+    fix=Fix(
         "install a sendmail built with both: Debian `apt-get install sendmail-bin sasl2-bin libsasl2-modules`, "
         "RedHat `dnf install sendmail cyrus-sasl cyrus-sasl-plain`; then check `sendmail -d0.1 -bv root`"
     ),

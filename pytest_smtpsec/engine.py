@@ -1,0 +1,91 @@
+"""The engine: runs checks on targets from shared probes, each host's probe sessions at once, each check once.
+
+Pytest-free. The plugin asks :meth:`Engine.run` for a check's result on a target's service; the first
+question about a host starts all of its probing in the background (or the plugin starts every host at
+once after collection), so no host waits on another's timeout and no check waits on another's probe.
+"""
+
+from __future__ import annotations
+
+import threading
+from concurrent.futures import Future, ThreadPoolExecutor
+
+from .checks import ServiceCheck, TargetCheck
+from .host import HostCheck, HostFacts
+from .probe import Probes
+from .registry import Registry
+from .target import Service, Target
+from .verdict import CheckResult
+
+PARALLEL_HOSTS = 16
+"""Hosts probed at once, so no host waits on another's timeout."""
+
+NetworkCheck = ServiceCheck | TargetCheck
+
+
+class Engine:
+    """Probes and results of one run (one process: each xdist worker has its own)."""
+
+    def __init__(self, registry: Registry) -> None:
+        self.registry = registry
+        self._probes: dict[Target, Probes] = {}
+        self._results: dict[tuple[str, Target, Service | None], CheckResult] = {}
+        self._lock = threading.Lock()
+        self._pool: ThreadPoolExecutor | None = None
+        self._warming: dict[Target, Future[None]] = {}
+
+    def probes(self, target: Target) -> Probes:
+        """The probe cache of ``target``, shared by every check and fixture of the run."""
+        with self._lock:
+            return self._probes.setdefault(target, Probes(target))
+
+    def warm(self, target: Target) -> None:
+        """Start probing ``target`` in the background: all its sessions at once, then every check on them."""
+        with self._lock:
+            if target in self._warming:
+                return
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(max_workers=PARALLEL_HOSTS, thread_name_prefix="smtpsec-probe")
+            self._warming[target] = self._pool.submit(self._warm, target)
+
+    def run(self, check: NetworkCheck, target: Target, where: Service | None) -> CheckResult:
+        """The result of ``check`` on one service of ``target`` (``where`` None: the host as a whole)."""
+        warming = self._warming.get(target)
+        if warming is not None:
+            warming.result()  # the host's probes finish together, so its connection count is final
+        return self._judge(check, target, where)
+
+    def run_host(self, check: HostCheck, facts: HostFacts) -> CheckResult:
+        return check.run(facts)
+
+    def connections(self, target: Target) -> int:
+        return self.probes(target).connections
+
+    def close(self) -> None:
+        """Stop: queued hosts are dropped, running probes end by their own deadlines."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=True)
+
+    # -- internals -------------------------------------------------------------------------------
+
+    def _warm(self, target: Target) -> None:
+        probes = self.probes(target)
+        services = target.services
+        with ThreadPoolExecutor(max_workers=max(1, len(services)), thread_name_prefix="smtpsec-session") as pool:
+            list(pool.map(probes.session, services))
+        for check in self.registry.network:
+            for where in check.places(target):
+                self._judge(check, target, where)
+
+    def _judge(self, check: NetworkCheck, target: Target, where: Service | None) -> CheckResult:
+        key = (check.name, target, where)
+        found = self._results.get(key)
+        if found is None:
+            probes = self.probes(target)
+            if isinstance(check, ServiceCheck):
+                assert where is not None, f"{check.name} is judged per service"
+                result = check.run(probes, where)
+            else:
+                result = check.run(probes)
+            found = self._results.setdefault(key, result)
+        return found

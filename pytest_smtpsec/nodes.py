@@ -1,0 +1,207 @@
+"""The built-in suite as pytest nodes, and how a check's result becomes a test outcome.
+
+Checks run in setup, so "could not check" is a test error; their verdict settles in call, so "insecure"
+is a failure. Shared by the built-in items and by users' tests that carry a check marker.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+
+from .checks import ServiceCheck, TargetCheck
+from .client import SmtpClient
+from .engine import Engine, NetworkCheck
+from .host import HostCheck, HostFacts
+from .registry import AnyCheck, Registry
+from .report import failure
+from .report.records import Record
+from .target import Service, Target
+from .verdict import CheckResult, SmtpsecWarning, Verdict
+
+BUILTIN_SUITE = "smtpsec"
+"""The root of the built-in suite for ``--smtpsec-host`` (an inventory's root is its file name)."""
+
+
+@dataclass(frozen=True)
+class Suite:
+    """One root of the built-in suite: the ``--smtpsec-host`` target, or an inventory's hosts."""
+
+    name: str
+    targets: tuple[Target, ...]
+    per_host: bool
+    """Whether ids name the host next (an inventory: ``site.toml::<host>::...``) or not (one host)."""
+
+
+@dataclass
+class Plan:
+    """What this run checks, decided once in ``pytest_configure``, and the engine that checks it."""
+
+    enabled: bool
+    registry: Registry
+    suites: list[Suite] = field(default_factory=list)
+    host_facts: HostFacts | None = None
+    """The mail server's own host, for the host checks (``--smtpsec-host-config``)."""
+    engine: Engine = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.engine = Engine(self.registry)
+
+    @property
+    def targets(self) -> list[Target]:
+        return [t for suite in self.suites for t in suite.targets]
+
+
+PLAN = pytest.StashKey[Plan]()
+RESULTS = pytest.StashKey[list[tuple[AnyCheck, CheckResult]]]()
+CLIENTS = pytest.StashKey[list[SmtpClient]]()
+RECORDS = pytest.StashKey[list[Record]]()
+
+
+class CheckFailed(pytest.fail.Exception):  # type: ignore[misc,name-defined]  # public: pytest.fail.Exception
+    """Raised in the call phase: the server does the insecure thing. Rendered as one screen, no traceback."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__(text, pytrace=False)
+
+
+class CouldNotCheck(pytest.fail.Exception):  # type: ignore[misc,name-defined]
+    """Raised in the setup phase: the server could not be asked. Reported as a test error, no traceback."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__(text, pytrace=False)
+
+
+class SmtpsecCollector(pytest.Collector):
+    """A level of the built-in suite's tree: suite, host, service; ``config`` for the host checks."""
+
+    def __init__(self, *, suite: Suite, targets: tuple[Target, ...], host_facts: HostFacts | None = None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.suite = suite
+        self.targets = targets
+        self.host_facts = host_facts
+
+    def collect(self) -> list[pytest.Item | pytest.Collector]:
+        registry = self.config.stash[PLAN].registry
+        if self.suite.per_host and self.parent is self.session:  # an inventory: <file>::<host>::...
+            found: list[pytest.Item | pytest.Collector] = [
+                SmtpsecCollector.from_parent(self, name=t.name, suite=self.suite, targets=(t,)) for t in self.targets
+            ]
+        else:  # --smtpsec-host, or one host of an inventory: ...::<service>::<check>
+            found = [item for t in self.targets for item in _target_items(self, registry, t)]
+        if self.host_facts is not None:  # smtpsec::config::<host check>
+            level = SmtpsecCollector.from_parent(self, name="config", suite=self.suite, targets=())
+            found += [HostCheckItem.from_parent(level, name=c.name, check=c, facts=self.host_facts) for c in registry.host]
+        return found
+
+
+class CheckItem(pytest.Item):
+    """A built-in check as a test: it runs in setup (so "could not check" is an error), settles in call."""
+
+    def runtest(self) -> None:
+        settle(self)
+
+    def reportinfo(self) -> tuple[Any, int | None, str]:
+        # The name, not the node id: pytest turns the dots of a domain into "::" in -v lines, and host
+        # names have dots. Failure headlines get the whole node id in pytest_runtest_makereport.
+        return self.path, None, self.name
+
+
+class NetworkCheckItem(CheckItem):
+    """One check on one service (or the whole) of one target: probes in setup (errors), judgement in call."""
+
+    def __init__(self, *, check: NetworkCheck, target: Target, where: Service | None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.check = check
+        self.target = target
+        self.where = where
+        self.add_marker(check.name)
+        service = where.value if where else "host"
+        self.add_marker(pytest.mark.smtpsec(host=target.name, role=target.role.value, service=service, check=check.name))
+        self.extra_keyword_matches.add(target.role.value)
+
+    def setup(self) -> None:
+        run_checks(self, [self.check], self.target, self.where)
+
+
+class HostCheckItem(CheckItem):
+    """One host check on the mail server's own host (files, modes, the binary, saslauthd)."""
+
+    def __init__(self, *, check: HostCheck, facts: HostFacts, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.check = check
+        self.facts = facts
+        self.add_marker(check.name)
+        self.add_marker(pytest.mark.smtpsec(host=facts.name, role="host-config", service="config", check=check.name))
+
+    def setup(self) -> None:
+        engine = self.config.stash[PLAN].engine
+        store_results(self, [(self.check, engine.run_host(self.check, self.facts))], role="host-config", connections=0)
+
+
+def _target_items(parent: SmtpsecCollector, registry: Registry, target: Target) -> Iterator[pytest.Collector | pytest.Item]:
+    """Per-service checks under ``<service>::``, then the checks of the host as a whole."""
+    for service in target.services:
+        level = SmtpsecCollector.from_parent(parent, name=service.value, suite=parent.suite, targets=(target,))
+        for check in registry.network:
+            if isinstance(check, ServiceCheck) and service in check.places(target):
+                yield NetworkCheckItem.from_parent(level, name=check.name, check=check, target=target, where=service)
+    for check in registry.network:
+        if isinstance(check, TargetCheck) and check.places(target):
+            yield NetworkCheckItem.from_parent(parent, name=check.name, check=check, target=target, where=None)
+
+
+# -- running checks (shared by built-in items and marked tests) ------------------------------------
+
+
+def run_checks(item: pytest.Item, checks: list[NetworkCheck], target: Target, where: Service | None) -> None:
+    engine = item.config.stash[PLAN].engine
+    if isinstance(item, NetworkCheckItem):
+        engine.warm(target)
+    results: list[tuple[AnyCheck, CheckResult]] = [(check, engine.run(check, target, where)) for check in checks]
+    store_results(item, results, role=target.role.value, connections=engine.connections(target))
+
+
+def store_results(item: pytest.Item, results: list[tuple[AnyCheck, CheckResult]], *, role: str, connections: int) -> None:
+    """Keep the results for the call phase and the reports; a check that could not run errors the setup.
+
+    Adds to what the item holds already: a test may carry host-check and network-check markers both.
+    """
+    item.stash[RESULTS] = [*item.stash.get(RESULTS, []), *results]
+    registry = item.config.stash[PLAN].registry
+    records = [Record.of(c, r, role=role, connections=connections, nodeid=item.nodeid, rank=registry.order(c.name)) for c, r in results]
+    item.stash[RECORDS] = [*item.stash.get(RECORDS, []), *records]
+    for record in records:
+        item.user_properties += [
+            ("smtpsec_host", record.target),
+            ("smtpsec_role", record.role),
+            ("smtpsec_service", record.service.value if record.service else "host"),
+            ("smtpsec_check", record.check),
+            ("smtpsec_verdict", record.verdict.value),
+        ]
+    errors = [failure.render(c, r) for c, r in results if r.verdict is Verdict.ERROR]
+    if errors:
+        raise CouldNotCheck("\n\n".join(errors))
+
+
+def settle(item: pytest.Item) -> None:
+    """Turn the stored results into the test's outcome: FAIL fails, WARN warns, SKIP skips."""
+    results = item.stash.get(RESULTS, [])
+    failed = [failure.render(c, r) for c, r in results if r.verdict is Verdict.FAIL]
+    if failed:
+        raise CheckFailed("\n\n".join(failed))
+    for check, result in results:
+        if result.verdict is Verdict.WARN:
+            where = f"{result.target} {result.service.value}" if result.service else result.target
+            warning = SmtpsecWarning(f"{check.name} on {where}: {result.outcome.reason}")
+            if item.location[1] is None:  # a built-in check: no source line, so point at the test id
+                warnings.warn_explicit(warning, SmtpsecWarning, filename=item.nodeid, lineno=0)
+            else:
+                item.warn(warning)
+    skipped = [f"{c.name}: {r.outcome.reason}" for c, r in results if r.verdict is Verdict.SKIP]
+    if skipped and len(skipped) == len(results):
+        raise pytest.skip.Exception("; ".join(skipped), _use_item_location=item.location[1] is not None)
