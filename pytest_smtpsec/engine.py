@@ -72,7 +72,7 @@ class Engine:
         probes = self.probes(target)
         services = target.services
         with ThreadPoolExecutor(max_workers=max(1, len(services)), thread_name_prefix="smtpsec-session") as pool:
-            list(pool.map(probes.session, services))
+            list(pool.map(probes.sessions, services))
         for check in self.registry.network:
             for where in check.places(target):
                 self._judge(check, target, where)

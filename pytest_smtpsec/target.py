@@ -160,6 +160,13 @@ class Target:
     def takes_logins(self, service: Service) -> bool:
         return self.service_role(service) is ServiceRole.SUBMISSION
 
+    def login_matrix_service(self) -> Service | None:
+        """The one service where every wrong login is tried on every mechanism (the others get the wrong
+        password only): submission where users log in, else smtps, else smtp; None without credentials."""
+        if self.credentials is None:
+            return None
+        return next((s for s in (Service.SUBMISSION, Service.SMTPS, Service.SMTP) if s in self.services and self.takes_logins(s)), None)
+
     def port(self, service: Service) -> int:
         port = self.ports.of(service)
         if port is None:

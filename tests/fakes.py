@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import base64
 import functools
+import hashlib
+import hmac
 import socket
 import ssl
 import struct
@@ -18,7 +20,7 @@ import tempfile
 import threading
 from abc import ABC, abstractmethod
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 HOST = "127.0.0.1"
@@ -228,6 +230,37 @@ class Behaviour:
     """Seconds to wait before each answer: a tarpit that stays just inside a client's timeout."""
     echo_auth: str = ""
     """Hostile: answer a right login by echoing its line back: "reply" (in a 535), "garbage", "partial" (no CRLF, hang up)."""
+    # -- logins before TLS
+    advertise_before_tls: str = ""
+    """An extra EHLO line before TLS, e.g. the old form "AUTH=LOGIN" alone."""
+    cleartext_mechanisms: tuple[str, ...] = ()
+    """Answer 334 to these before TLS, though AUTH is not advertised there."""
+    cleartext_initial_response: bool = False
+    """Check an AUTH PLAIN with an initial response before TLS (535), while a bare AUTH PLAIN is refused."""
+    refuse_auth_before_tls: str = "530 5.7.0 Must issue a STARTTLS command first"
+    # -- logins inside TLS
+    login_any_password: bool = False
+    """The AUTH LOGIN path takes any password for the user (PLAIN checks it)."""
+    unknown_user_ok: bool = False
+    empty_password_ok: bool = False
+    lockout: bool = False
+    """After one failed AUTH, every later AUTH on the connection is refused (honest: a locking server)."""
+    old_auth_form: bool = False
+    """After TLS, EHLO shows only the old form "AUTH=<mechanisms>"."""
+    # -- relaying
+    mail_without_auth: bool = False
+    """An MX: MAIL FROM is taken without AUTH, RCPT decides (outside recipients refused unless below)."""
+    relay_forms: tuple[str, ...] = ()
+    """Recipient forms relayed without AUTH: "plain", "percent", "source_route", "quoted", "bang"."""
+    relay_local_sender: bool = False
+    refuse_null_sender: bool = False
+    """MAIL FROM:<> is refused; any other sender may relay."""
+    relay_inside_tls: bool = False
+    """Relays without AUTH once TLS is up (after STARTTLS, or on 465)."""
+    greylist: bool = False
+    """The first RCPT of each (sender, recipient) gets 450; the retry relays."""
+    cleartext_mail: bool = False
+    """Takes MAIL FROM from any sender but the null one before TLS (outside recipients still refused)."""
 
 
 class SmtpFake(FakeServer):
@@ -244,7 +277,7 @@ class SmtpFake(FakeServer):
         lines = _Lines(sock)
         if b.implicit_tls:
             lines.sock = sock = self.start_tls(sock)
-        tls, authed = b.implicit_tls, False
+        state = _State(tls=b.implicit_tls)
         sock.sendall(b"220 fake.invalid ESMTP FakeServer\r\n")
         for _ in range(MAX_COMMANDS):
             line = lines.next()
@@ -254,7 +287,7 @@ class SmtpFake(FakeServer):
             if verb == "QUIT":
                 sock.sendall(b"221 2.0.0 fake.invalid closing connection\r\n")
                 return self.hang_up(sock)
-            if verb == "STARTTLS" and not tls and b.starttls != "no":
+            if verb == "STARTTLS" and not state.tls and b.starttls != "no":
                 sock.sendall(b"220 2.0.0 Ready to start TLS\r\n")
                 if b.starttls == "drop":
                     return self.hang_up(sock)
@@ -263,43 +296,85 @@ class SmtpFake(FakeServer):
                 if not b.answers_pipelined:
                     lines.buffer = b""
                 lines.sock = sock = self.start_tls(sock)
-                tls, authed = True, False
+                state = _State(tls=True)
                 continue
-            if verb == "AUTH" and (tls or b.auth_before_tls):
-                ok, shown = self._auth(line, lines)
-                authed = authed or ok
-                if ok and b.echo_auth:
-                    if b.echo_auth == "partial":
-                        sock.sendall(f"535 {shown}".encode())
-                        return self.hang_up(sock)
-                    sock.sendall(f"{'535 5.7.8 no: ' if b.echo_auth == 'reply' else 'no: '}{shown}\r\n".encode())
-                    continue
-                reply = "235 2.7.0 Authentication successful" if ok else "535 5.7.8 Authentication failed"
-                sock.sendall(f"{reply}\r\n".encode() if shown else b"501 5.7.0 AUTH aborted\r\n")
+            if verb == "AUTH":
+                sock.sendall(self._auth_command(line, lines, state).encode())
                 continue
-            sock.sendall(self._answer(verb, tls, authed).encode())
+            sock.sendall(self._answer(verb, line, state).encode())
 
-    def _answer(self, verb: str, tls: bool, authed: bool) -> str:
+    def _auth_command(self, line: str, lines: _Lines, state: _State) -> str:
+        b = self.behaviour
+        words = line.split()
+        mechanism = words[1].upper() if len(words) > 1 else ""
+        if not state.tls and not b.auth_before_tls:
+            if mechanism in b.cleartext_mechanisms:
+                return "501 5.7.0 AUTH aborted\r\n" if self._challenge(lines, "") in (None, "*") else "535 5.7.8 Authentication failed\r\n"
+            if b.cleartext_initial_response and mechanism == "PLAIN" and len(words) > 2:
+                return "535 5.7.8 Authentication failed\r\n"
+            return b.refuse_auth_before_tls + "\r\n"
+        if state.authed:
+            return "503 5.5.1 Already authenticated\r\n"
+        if b.lockout and state.failures:
+            return "535 5.7.8 Too many failures on this connection\r\n"
+        ok, shown = self._auth(line, lines)
+        state.authed = ok
+        state.failures += bool(shown) and not ok
+        if ok and b.echo_auth:
+            assert lines.sock is not None
+            if b.echo_auth == "partial":
+                lines.sock.sendall(f"535 {shown}".encode())
+                raise OSError("hung up")  # ends the connection
+            return f"{'535 5.7.8 no: ' if b.echo_auth == 'reply' else 'no: '}{shown}\r\n"
+        reply = "235 2.7.0 Authentication successful" if ok else "535 5.7.8 Authentication failed"
+        return f"{reply}\r\n" if shown else "501 5.7.0 AUTH aborted\r\n"
+
+    def _answer(self, verb: str, line: str, state: _State) -> str:
         b = self.behaviour
         if verb in ("EHLO", "HELO"):
             keywords = ["PIPELINING", "8BITMIME"]
-            if not tls and b.starttls != "no":
+            if not state.tls and b.starttls != "no":
                 keywords.append("STARTTLS")
-            if tls or b.auth_before_tls:
-                keywords.append(f"AUTH {b.mechanisms}")
+            if not state.tls and b.advertise_before_tls:
+                keywords.append(b.advertise_before_tls)
+            if (state.tls or b.auth_before_tls) and b.mechanisms:
+                keywords.append(f"AUTH={b.mechanisms}" if b.old_auth_form else f"AUTH {b.mechanisms}")
             return "".join(f"250-{k}\r\n" for k in ["fake.invalid greets you", *keywords]) + "250 HELP\r\n"
-        if verb == "AUTH":
-            return "530 5.7.0 Must issue a STARTTLS command first\r\n"
-        if verb == "MAIL" and not authed:
-            return "530 5.7.0 Authentication required\r\n"
-        if verb == "RCPT" and not authed:
-            return "550 5.7.1 Relaying denied\r\n"
+        if verb == "MAIL":
+            sender = _address(line)
+            open_mail = b.mail_without_auth or b.relay_forms or b.relay_local_sender or b.greylist or b.refuse_null_sender
+            open_mail = open_mail or (b.relay_inside_tls and state.tls) or (b.cleartext_mail and sender != "")
+            if b.refuse_null_sender and sender == "" and not state.authed:
+                return "550 5.7.1 Null sender refused\r\n"
+            if not state.authed and not open_mail:
+                return "530 5.7.0 Authentication required\r\n"
+            state.sender = sender
+            return _REPLIES["MAIL"]
+        if verb == "RCPT":
+            if state.sender is None:
+                return "503 5.5.1 Need MAIL before RCPT\r\n"
+            return self._rcpt(state.sender, _address(line), state)
+        if verb == "RSET":
+            state.sender = None
         return _REPLIES.get(verb, "500 5.5.1 Command unrecognized\r\n")
+
+    def _rcpt(self, sender: str, recipient: str, state: _State) -> str:
+        b = self.behaviour
+        relays = state.authed or _form(recipient) in b.relay_forms or (b.relay_inside_tls and state.tls)
+        relays = relays or (b.relay_local_sender and sender.endswith(LOCAL_DOMAINS)) or (b.refuse_null_sender and sender != "")
+        if b.greylist and not state.authed:
+            if (sender, recipient) not in state.greylisted:
+                state.greylisted.add((sender, recipient))
+                return "450 4.2.0 Greylisted, try again later\r\n"
+            relays = True
+        return _REPLIES["RCPT"] if relays else "550 5.7.1 Relaying denied\r\n"
 
     def _auth(self, line: str, lines: _Lines) -> tuple[bool, str]:
         """One AUTH exchange: (login accepted, the line that carried the password); (False, "") if cancelled."""
         words = line.split()
         mechanism = words[1].upper() if len(words) > 1 else ""
+        if mechanism not in self.behaviour.mechanisms.split():
+            return False, ""
         if mechanism == "PLAIN":
             response = words[2] if len(words) > 2 else self._challenge(lines, "")
             if response in (None, "*"):
@@ -311,7 +386,16 @@ class SmtpFake(FakeServer):
             password = self._challenge(lines, "UGFzc3dvcmQ6") if user not in (None, "*") else None
             if user in (None, "*") or password in (None, "*"):
                 return False, ""
-            return self._login(_b64decode(user or ""), _b64decode(password or "")), password or ""
+            name = _b64decode(user or "")
+            return self._login(name, _b64decode(password or ""), any_password=self.behaviour.login_any_password), password or ""
+        if mechanism == "CRAM-MD5":
+            challenge = "<4711.1234@fake.invalid>"
+            response = self._challenge(lines, base64.b64encode(challenge.encode()).decode())
+            if response in (None, "*"):
+                return False, ""
+            user, _, digest = _b64decode(response or "").partition(" ")
+            expected = hmac.new(PASSWORD.encode(), challenge.encode(), hashlib.md5).hexdigest()
+            return (user == USER and hmac.compare_digest(digest, expected)) or self.behaviour.any_password, response or ""
         return False, ""
 
     def _challenge(self, lines: _Lines, text: str) -> str | None:
@@ -319,8 +403,45 @@ class SmtpFake(FakeServer):
         lines.sock.sendall(f"334 {text}\r\n".encode())
         return lines.next()
 
-    def _login(self, user: str, password: str) -> bool:
-        return self.behaviour.any_password or (user, password) == (USER, PASSWORD)
+    def _login(self, user: str, password: str, *, any_password: bool = False) -> bool:
+        b = self.behaviour
+        if b.any_password or (user == USER and (any_password or password == PASSWORD)):
+            return True
+        return (b.unknown_user_ok and user != USER) or (b.empty_password_ok and user == USER and password == "")
+
+
+LOCAL_DOMAINS = ("@[127.0.0.1]", "@127.0.0.1", "@fake.invalid")
+
+
+@dataclass
+class _State:
+    """One connection's SMTP state (reset by STARTTLS)."""
+
+    tls: bool
+    authed: bool = False
+    failures: int = 0
+    sender: str | None = None
+    greylisted: set[tuple[str, str]] = field(default_factory=set)
+
+
+def _address(line: str) -> str:
+    """The address inside <...> of a MAIL or RCPT line."""
+    start, end = line.find("<"), line.rfind(">")
+    return line[start + 1 : end] if 0 <= start < end else ""
+
+
+def _form(recipient: str) -> str:
+    """Which relay trick a recipient uses: plain, percent, source_route, quoted or bang."""
+    local = recipient.rsplit("@", 1)[0]
+    if recipient.startswith("@"):
+        return "source_route"
+    if recipient.startswith('"'):
+        return "quoted"
+    if "%" in local:
+        return "percent"
+    if "!" in local:
+        return "bang"
+    return "plain"
 
 
 _REPLIES = {

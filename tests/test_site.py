@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from pytest_smtpsec.checks import CHECKS
+from pytest_smtpsec.probe import CONNECTION_BUDGET
 from pytest_smtpsec.inventory import load_inventory
 from pytest_smtpsec.lab.site import SimulatedSite
 
@@ -21,6 +22,7 @@ EXPECTED_FAILURES = {
     "site.toml::mail3.site.test::submission::certificate_trusted",
     "site.toml::mail3.site.test::smtps::certificate_trusted",
     "site.toml::mail4.site.test::smtp::relay_denied_unauthenticated",  # open-relay
+    "site.toml::mail4.site.test::smtps::relay_denied_unauthenticated",
     "site.toml::printer1.site.test::no_mail_service",  # no-mail hosts running sendmail anyway
     "site.toml::printer2.site.test::no_mail_service",
 }
@@ -47,8 +49,9 @@ def test_site_verdicts_and_connections(
     items = sum(len(check.places(target)) for target in targets for check in CHECKS.values())
     result.assert_outcomes(failed=len(EXPECTED_FAILURES), passed=items - len(EXPECTED_FAILURES))
     out = result.stdout.str()
-    for mail_host in ("mail1", "mail2", "mail3", "mail4"):  # the whole note suite in five connections
-        assert re.search(rf"^{mail_host}\.site\.test +5 ", out, re.MULTILINE), f"{mail_host}: not 5 connections"
+    for mail_host in ("mail1", "mail2", "mail3", "mail4"):  # the whole suite within the connection budget
+        found = re.search(rf"^{mail_host}\.site\.test +(\d+) ", out, re.MULTILINE)
+        assert found and int(found[1]) <= CONNECTION_BUDGET, f"{mail_host}: {found and found[1]} connections"
     assert re.search(r"^ws01\.site\.test +3 [- ]*pass[- ]*$", out, re.MULTILINE)  # only the exposure area runs there
 
 

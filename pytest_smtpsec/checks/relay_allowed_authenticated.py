@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from ..probe import Probes, Step
-from ..probe.session import RELAY_PROBE_RECIPIENT
+from ..probe import Probes
+from ..probe.session import Identity, Phase
 from ..target import Service, ServiceRole
 from ..verdict import Outcome, failed, passed
 from ._tls import tls_session
@@ -14,14 +14,15 @@ def judge(probes: Probes, service: Service) -> Outcome:
     if probes.target.credentials is None:
         raise NotApplicable("no credentials: give --smtpsec-user and $SMTPSEC_PASSWORD to check relaying after login")
     session = tls_session(probes, service)
-    auth = session.reply(Step.AUTH)
-    if auth is None or not auth.positive:
-        raise NotApplicable(f"the login did not succeed ({auth or 'no AUTH offered'}); auth_after_tls judges that")
-    mail, rcpt = session.reply(Step.MAIL_AUTH), session.reply(Step.RCPT_AUTH)
-    refused = rcpt or mail
-    if rcpt is not None and rcpt.positive:
-        return passed(f"RCPT to an outside domain after login: {rcpt.code}", transcript=session.transcript)
-    return failed([f"after login, relaying to <{RELAY_PROBE_RECIPIENT}> was refused: '{refused}'"], transcript=session.transcript)
+    login = next((a for a in session.auth if a.identity is Identity.USER), None)
+    if login is None or not login.accepted:
+        raise NotApplicable(f"the login did not succeed ({login.final if login else 'not tried'}); auth_after_tls judges that")
+    attempt = next((a for a in session.relay if a.phase is Phase.AUTHENTICATED), None)
+    if attempt is None:
+        raise session.error or NotApplicable("no relay attempt after login")
+    if attempt.relayed:
+        return passed(f"{attempt.form} after login: {attempt.rcpt.code if attempt.rcpt else ''}", transcript=session.transcript)
+    return failed([f"after login, {attempt.form} was refused: '{attempt.rcpt or attempt.mail}'"], transcript=session.transcript)
 
 
 CHECK = ServiceCheck(

@@ -8,50 +8,73 @@ The note's test, by hand: ``telnet host 587``, ``starttls`` gives ``220 2.0.0 Re
 from __future__ import annotations
 
 from ..probe import ProbeError, Probes, Reply, SessionRecord, Step
+from ..probe.session import AuthAttempt, Identity, Phase, carries_password
 from ..target import AuthPolicy, Service
 from ..verdict import Fact, Outcome, failed, passed, warned
 from .base import Area, Fix, ServiceCheck
+
+TOOK_CREDENTIALS = (235, 334, 535)
+"""Replies to a decoy login that show the server read it: accepted, asked for more, or checked it and failed
+(a 454 may be "temporary authentication failure" or "TLS required": not a proof either way)."""
 
 
 def judge(probes: Probes, service: Service) -> Outcome:
     session = probes.session(service)
     ehlo = session.reply(Step.EHLO)
     assert ehlo is not None
-    insecure: list[str] = []
-
-    cleartext_auth = _cleartext_auth(session)
-    auth = session.reply(Step.AUTH_BEFORE_TLS)
-    if auth is not None and not auth.intermediate and not auth.permanent_failure:
-        insecure.append(f"AUTH PLAIN before TLS was answered '{auth}', expected a 5xx refusal")
+    cleartext_auth = cleartext_auth_findings(probes, service)
     migrating = probes.target.auth_policy is AuthPolicy.MIGRATE
-
+    insecure: list[str] = []
     try:
         insecure += _starttls_findings(session, ehlo)
     except ProbeError as exc:
-        if not insecure and (migrating or not cleartext_auth):
+        if migrating or not cleartext_auth:
             raise  # nothing seen that fails the check: could not check
         insecure.append(f"STARTTLS could not be checked: {exc.reason}")
 
+    transcript = _transcripts(probes, service, decoy=any("decoy" in f for f in cleartext_auth))
     if insecure:
-        return failed(insecure + cleartext_auth, transcript=session.transcript)
+        return failed(insecure + cleartext_auth, transcript=transcript)
     if cleartext_auth and migrating:
-        return warned(
-            [_migration_count(probes), *cleartext_auth], transcript=session.transcript, facts=frozenset({Fact.CLEARTEXT_AUTH_TOLERATED})
-        )
+        return warned([_migration_count(probes), *cleartext_auth], transcript=transcript, facts=frozenset({Fact.CLEARTEXT_AUTH_TOLERATED}))
     if cleartext_auth:
-        return failed(cleartext_auth, transcript=session.transcript)
-    return passed("STARTTLS offered (220); AUTH refused before TLS and offered after it", transcript=session.transcript)
+        return failed(cleartext_auth, transcript=transcript)
+    tried = sorted({a.mechanism for a in _cleartext_attempts(probes, service)})
+    return passed(
+        f"STARTTLS offered (220); AUTH refused before TLS ({', '.join(tried) or 'not offered'}) and offered after it",
+        transcript=transcript,
+    )
 
 
-def _cleartext_auth(session: SessionRecord) -> list[str]:
-    """How this session would take a password before TLS: AUTH advertised, or a 334 to ``AUTH PLAIN``."""
+def cleartext_auth_findings(probes: Probes, service: Service) -> list[str]:
+    """Every way this service would take a password before TLS: a password mechanism offered in EHLO
+    (``AUTH`` or the old ``AUTH=`` form), a 334 to a bare ``AUTH <mechanism>``, or a decoy login read."""
     found = []
-    ehlo, auth = session.reply(Step.EHLO), session.reply(Step.AUTH_BEFORE_TLS)
-    if ehlo is not None and (offered := ehlo.extension("AUTH")) is not None:
-        found.append(f"AUTH {offered} is offered before TLS (EHLO reply)".replace("  ", " "))
-    if auth is not None and auth.intermediate:
-        found.append(f"AUTH PLAIN before TLS was answered {auth.code}: the server takes a cleartext password")
+    ehlo = probes.session(service).reply(Step.EHLO)
+    offered = ehlo.auth_mechanisms() if ehlo is not None else None
+    if offered and any(carries_password(m) for m in offered):
+        found.append(f"AUTH {' '.join(offered)} is offered before TLS (EHLO reply)")
+    for attempt in _cleartext_attempts(probes, service):
+        if attempt.identity is Identity.DECOY and (attempt.first.code in TOOK_CREDENTIALS or attempt.first.enhanced == "5.7.8"):
+            found.append(f"{attempt.form} before TLS was answered '{attempt.first}': the server reads passwords sent in the clear")
+        elif attempt.first.intermediate and carries_password(attempt.mechanism):
+            found.append(f"AUTH {attempt.mechanism} before TLS was answered {attempt.first.code}: the server takes a cleartext password")
+        elif attempt.accepted:
+            found.append(f"{attempt.form} before TLS was accepted: '{attempt.final}'")
     return found
+
+
+def _cleartext_attempts(probes: Probes, service: Service) -> list[AuthAttempt]:
+    attempts = []
+    for session in (probes.session(service), probes.extra(service)):
+        attempts += [a for a in session.auth if a.phase is Phase.CLEARTEXT]
+    return attempts
+
+
+def _transcripts(probes: Probes, service: Service, *, decoy: bool) -> str:
+    """The main session; the extra one too where its decoy login is part of the evidence."""
+    main = probes.session(service).transcript
+    return main + "\n*  -- the extra session (decoy login) --\n" + probes.extra(service).transcript if decoy else main
 
 
 def _migration_count(probes: Probes) -> str:
@@ -60,7 +83,7 @@ def _migration_count(probes: Probes) -> str:
     allowing = []
     for service in ports:
         try:
-            if _cleartext_auth(probes.session(service)):
+            if cleartext_auth_findings(probes, service):
                 allowing.append(service.value)
         except ProbeError:
             continue
@@ -72,6 +95,8 @@ def _migration_count(probes: Probes) -> str:
 
 def _starttls_findings(session: SessionRecord, ehlo: Reply) -> list[str]:
     """What is wrong with STARTTLS and the view after it (raises ProbeError where the session broke)."""
+    if not ehlo.positive:
+        return [f"EHLO was refused: '{ehlo}' — without ESMTP there is no STARTTLS"]
     if ehlo.extension("STARTTLS") is None:
         return ["STARTTLS is not offered (EHLO reply has no STARTTLS line)"]
     starttls = session.reply(Step.STARTTLS)
@@ -80,7 +105,7 @@ def _starttls_findings(session: SessionRecord, ehlo: Reply) -> list[str]:
         return [f"STARTTLS was answered '{starttls}', expected '220 2.0.0 Ready to start TLS'"]
     session.handshake()
     after = session.reply(Step.EHLO_TLS)
-    if after is not None and after.extension("AUTH") is None and session.target.takes_logins(session.service):
+    if after is not None and after.auth_mechanisms() is None and session.target.takes_logins(session.service):
         return ["AUTH is not offered after STARTTLS either: users cannot log in securely"]
     return []
 
@@ -91,19 +116,23 @@ CHECK = ServiceCheck(
     area=Area.ENCRYPTION,
     services=(Service.SMTP, Service.SUBMISSION),
     expected=(
-        "cleartext banner; EHLO lists STARTTLS and no AUTH; 'AUTH PLAIN' is refused with 5xx "
-        "(e.g. '504 5.3.3 AUTH mechanism plain not available'); STARTTLS answers "
+        "cleartext banner; EHLO lists STARTTLS and no password AUTH mechanism; 'AUTH PLAIN', 'AUTH LOGIN' and a decoy "
+        "'AUTH PLAIN <initial response>' are refused (e.g. '504 5.3.3 AUTH mechanism plain not available'); STARTTLS answers "
         "'220 2.0.0 Ready to start TLS'; after TLS, EHLO lists AUTH"
     ),
     note=(
         "Ports 25 (smtp) and 587 (submission): 'mail servers should be configured to require SSL when "
         "users authenticate'; a 334 to 'auth plain' before STARTTLS means clear text authentication "
-        "(secure_auth=yes). In migration (secure_auth=no) cleartext AUTH is tolerated for a while."
+        "(secure_auth=yes). In migration (secure_auth=no) cleartext AUTH is tolerated for a while. "
+        "Where users do not log in (an MX: --smtpsec-smtp-role=mx), no AUTH after STARTTLS is right too."
     ),
     fix=Fix(
         "define(`confAUTH_OPTIONS', `A p')dnl            # p: no plaintext AUTH before TLS\n"
         "define(`confSERVER_CERT', `/etc/mail/tls/smtp.pem')dnl  # + confSERVER_KEY, confCACERT: enables STARTTLS\n"
-        "then: m4 sendmail.mc > sendmail.cf && systemctl restart sendmail"
+        "then: m4 sendmail.mc > sendmail.cf && systemctl restart sendmail",
+        postfix="smtpd_tls_security_level = may (25) / encrypt (587); smtpd_tls_auth_only = yes; postfix reload",
+        exim="tls_advertise_hosts = *; auth_advertise_hosts = ${if eq{$tls_in_cipher}{}{}{*}}; "
+        "server_advertise_condition in each authenticator likewise",
     ),
     judge=judge,
 )

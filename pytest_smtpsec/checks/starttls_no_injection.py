@@ -16,8 +16,11 @@ def judge(probes: Probes, service: Service) -> Outcome:
     session.handshake()
     injected = session.reply(Step.INJECTED)
     if injected is not None:
-        return failed([f"the NOOP sent together with STARTTLS was answered inside TLS: '{injected}'"], transcript=session.transcript)
-    return passed("the pipelined NOOP was discarded at STARTTLS", transcript=session.transcript)
+        return failed(
+            [f"the RCPT sent in the same write as STARTTLS was answered inside TLS: '{injected}' (before the reply to EHLO)"],
+            transcript=session.transcript,
+        )
+    return passed("the command pipelined with STARTTLS was discarded", transcript=session.transcript)
 
 
 CHECK = ServiceCheck(
@@ -25,7 +28,7 @@ CHECK = ServiceCheck(
     title="Commands pipelined with STARTTLS are discarded, not run inside TLS",
     area=Area.ENCRYPTION,
     services=(Service.SMTP, Service.SUBMISSION),
-    expected="'STARTTLS\\r\\nNOOP\\r\\n' in one write: 220, then nothing answers the NOOP inside TLS",
+    expected="'STARTTLS\\r\\nRCPT TO:<...>\\r\\n' in one write: 220, then the first reply inside TLS answers our EHLO, not the RCPT",
     note=(
         "STARTTLS must protect the session that follows it: a man in the middle who can add cleartext "
         "commands that run after TLS starts can steer the 'secure' session (CVE-2011-0411)."

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from ..probe import Probes, Step
+from ..probe import ProbeError, Probes
+from ..probe.session import Phase
 from ..target import Service
 from ..verdict import Outcome, failed, passed
 from .base import Area, Fix, ServiceCheck
@@ -10,14 +11,14 @@ from .base import Area, Fix, ServiceCheck
 
 def judge(probes: Probes, service: Service) -> Outcome:
     session = probes.session(service)
-    mail = session.reply(Step.MAIL_BEFORE_TLS)
-    assert mail is not None
-    if mail.positive:
-        return failed(
-            [f"MAIL FROM before STARTTLS and AUTH was accepted: '{mail}' — clients may submit without TLS"],
-            transcript=session.transcript,
-        )
-    return passed(f"MAIL FROM before STARTTLS+AUTH refused: {mail.code} {mail.enhanced or ''}".rstrip())
+    attempts = [a for a in session.relay if a.phase is Phase.CLEARTEXT]
+    if not attempts:  # the session broke before its first MAIL FROM
+        raise session.error or ProbeError(session.address, "relay", "no MAIL FROM could be sent")
+    taken = [f"{a.form.split(' RCPT')[0]} before STARTTLS and AUTH was accepted: '{a.mail}'" for a in attempts if a.mail.positive]
+    if taken:
+        return failed([*taken, "clients may submit mail without TLS or login"], transcript=session.transcript)
+    senders = ", ".join(f"<{a.sender}>" for a in attempts)
+    return passed(f"MAIL FROM before STARTTLS+AUTH refused for {senders}: {attempts[0].mail.code}", transcript=session.transcript)
 
 
 CHECK = ServiceCheck(
@@ -25,7 +26,7 @@ CHECK = ServiceCheck(
     title="Submission (587) refuses MAIL FROM before STARTTLS and AUTH",
     area=Area.ENCRYPTION,
     services=(Service.SUBMISSION,),
-    expected="MAIL FROM before STARTTLS+AUTH on 587 is refused (e.g. '530 5.7.0 Authentication required')",
+    expected="MAIL FROM before STARTTLS+AUTH on 587 is refused for every sender (e.g. '530 5.7.0 Authentication required')",
     note=(
         "Port 587: 'You may have clients using port 587, that's fine provided that you require SSL before "
         "authentication'; the submission daemon is for users who log in (M=Ea)."

@@ -1,6 +1,6 @@
 """Talking to mail servers: connections, replies, transcripts, the probe sessions and their cache."""
 
-from .cache import Probes
+from .cache import CONNECTION_BUDGET, Probes
 from .connection import CleartextOnTls, Connection, TlsInfo, TlsRefused, probe_context
 from .errors import ProbeError
 from .handshake import Handshake
@@ -10,6 +10,7 @@ from .session import SessionRecord, Step, run_session
 from .transcript import MASK, Transcript, mask
 
 __all__ = [
+    "CONNECTION_BUDGET",
     "MASK",
     "CleartextOnTls",
     "Connection",

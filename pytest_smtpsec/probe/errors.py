@@ -9,10 +9,10 @@ class ProbeError(Exception):
     The message is one line that names where (host:port), the stage of the dialogue, and what was seen.
     """
 
-    def __init__(self, address: str, stage: str, reason: str) -> None:
+    def __init__(self, address: str, stage: str, reason: str, *, transcript: str = "") -> None:
         super().__init__(f"{address} [{stage}]: {reason}")
         self.address = address
         self.stage = stage
         self.reason = reason
-        self.transcript = ""
+        self.transcript = transcript
         """The masked dialogue up to the failure, filled in by the session that hit it."""

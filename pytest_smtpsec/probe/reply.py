@@ -64,6 +64,18 @@ class Reply:
                 return words[1] if len(words) > 1 else ""
         return None
 
+    def auth_mechanisms(self) -> tuple[str, ...] | None:
+        """The SASL mechanisms an EHLO reply offers, in both forms (``AUTH PLAIN`` and the old ``AUTH=PLAIN``);
+        None when it offers no AUTH at all (an ``AUTH`` line without mechanisms is an empty tuple)."""
+        found: list[str] | None = None
+        for line in self.lines[1:]:
+            words = line.upper().split()
+            if words and (words[0] == "AUTH" or words[0].startswith("AUTH=")):
+                found = found if found is not None else []
+                named = [words[0][5:]] if words[0].startswith("AUTH=") and len(words[0]) > 5 else []
+                found += [m for m in named + words[1:] if m not in found]
+        return tuple(found) if found is not None else None
+
     def render(self) -> list[str]:
         """The reply as the server sent it, one string per line."""
         last = len(self.lines) - 1
