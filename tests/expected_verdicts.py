@@ -23,7 +23,8 @@ NO_STARTTLS_SKIPS = (
 )
 
 SMTPS_AFTER_TLS = (
-    "auth_after_tls", "relay_denied_unauthenticated", "relay_allowed_authenticated", "certificate_trusted", "certificate_matches_host", "certificate_valid",
+    "auth_after_tls", "relay_denied_unauthenticated", "relay_allowed_authenticated",
+    "certificate_trusted", "certificate_matches_host", "certificate_valid",
     "banner_hides_version",
 )  # fmt: skip
 """What needs TLS on the smtps port: "could not check" where that port speaks cleartext."""

@@ -68,7 +68,9 @@ CORPUS: dict[str, Server] = {
     ),
     "unknown_user_accepted": Server(replace(WELL_BEHAVED, unknown_user_ok=True), SUBMISSION, {LOGIN: "with an unknown user was accepted"}),
     "empty_password_accepted": Server(
-        replace(WELL_BEHAVED, implicit_tls=True, empty_password_ok=True), SMTPS, {LOGIN: "with the right user with an empty password was accepted"}
+        replace(WELL_BEHAVED, implicit_tls=True, empty_password_ok=True),
+        SMTPS,
+        {LOGIN: "the right user with an empty password was accepted"},
     ),
     # -- open relays in every form
     **{
@@ -84,7 +86,7 @@ CORPUS: dict[str, Server] = {
         replace(MX, relay_local_sender=True), SMTP, {RELAY: "MAIL FROM:<postmaster@[127.0.0.1]> RCPT TO:<smtpsec-relay-probe@example.com>"}
     ),
     "refuses_only_the_null_sender": Server(
-        replace(MX, refuse_null_sender=True), SMTP, {RELAY: "MAIL FROM:<smtpsec-probe@example.org> RCPT TO:<smtpsec-relay-probe@example.com>"}
+        replace(MX, refuse_null_sender=True), SMTP, {RELAY: "FROM:<smtpsec-probe@example.org> RCPT TO:<smtpsec-relay-probe@example.com>"}
     ),
     "relays_after_starttls_on_25": Server(replace(MX, relay_inside_tls=True), SMTP, {RELAY: "after STARTTLS without AUTH was accepted"}),
     "relays_after_starttls_on_587": Server(

@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 
 from pytest_smtpsec.checks import CHECKS
-from pytest_smtpsec.probe import CONNECTION_BUDGET
 from pytest_smtpsec.inventory import load_inventory
 from pytest_smtpsec.lab.site import SimulatedSite
+from pytest_smtpsec.probe import CONNECTION_BUDGET
 
 EXPECTED_FAILURES = {
     "site.toml::mail2.site.test::smtp::requires_starttls_before_auth",  # cleartext-auth
