@@ -272,6 +272,15 @@ class Settings:
             raise SettingsError(f"--smtpsec-host {self.host}: {exc}") from None
 
 
+def _sendable(password: str) -> bool:
+    """Whether a password can go into an AUTH line: UTF-8 (no undecodable bytes) and no CR, LF or NUL."""
+    try:
+        password.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return not any(c in password for c in "\r\n\0")
+
+
 def build_target(
     host: str, values: Mapping[str, Any], environ: Mapping[str, str] = os.environ, *, name: str = "", need_password: bool = True
 ) -> Target:
@@ -291,6 +300,8 @@ def build_target(
         password = environ.get(variable, "")
         if not password and need_password:
             raise SettingsError(f"a user is set but ${variable} is empty: put the password there")
+        if not _sendable(password):  # never shown: the message names the variable, not its value
+            raise SettingsError(f"${variable} is not valid UTF-8 text without control characters: the probe cannot send it")
         credentials = Credentials(values["user"], password)
     simple = ("ca_file", "timeout", "ehlo_name", "auth_policy", "role", "min_tls", "cert_warn_days", "hardening")
     return Target(

@@ -115,3 +115,16 @@ def test_smtp_target_without_host_fails_clearly(pytester: pytest.Pytester) -> No
     result = pytester.runpytest()
     result.stdout.fnmatch_lines(["*no mail host configured: give --smtpsec-host*"])
     result.assert_outcomes(errors=1)
+
+
+@pytest.mark.parametrize("password", ["caf\udce9-not-utf-8", "two\r\nlines"])
+def test_a_password_the_probe_cannot_send_is_a_usage_error_that_never_shows_it(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, password: str
+) -> None:
+    """An undecodable byte (os.environ keeps it as a surrogate) or CR/LF: refused at start-up, exit 4."""
+    monkeypatch.setenv("SMTPSEC_PASSWORD", password)
+    result = pytester.runpytest_subprocess("--smtpsec", "--smtpsec-host=127.0.0.1", "--smtpsec-user=alice", "-p", "no:cacheprovider")
+    result.stderr.fnmatch_lines(["*$SMTPSEC_PASSWORD is not valid UTF-8 text without control characters*"])
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    shown = result.stdout.str() + result.stderr.str()
+    assert "not-utf-8" not in shown and "lines" not in shown

@@ -20,7 +20,7 @@ from fakes import HOST, PASSWORD, USER, WELL_BEHAVED, Behaviour, SmtpFake, write
 
 from pytest_smtpsec.checks import CHECKS
 from pytest_smtpsec.probe import Probes
-from pytest_smtpsec.target import Credentials, Ports, Service, ServiceRole, ServiceRoles, Target
+from pytest_smtpsec.target import Credentials, Ports, Role, Service, ServiceRole, ServiceRoles, Target
 from pytest_smtpsec.verdict import CheckResult, Verdict
 
 SMTP, SUBMISSION, SMTPS = Service.SMTP, Service.SUBMISSION, Service.SMTPS
@@ -168,3 +168,12 @@ def test_the_corpus_stays_within_the_connection_budget(verdicts: dict[str, Verdi
         for service in probes.target.services:
             probes.sessions(service)
         assert probes.connections <= 6, f"{name}: {probes.connections} connections"
+
+
+@pytest.mark.parametrize("host", ["no-such-host.invalid", "2001:db8::1"])
+def test_a_no_mail_host_never_reached_is_could_not_check_not_closed(host: str) -> None:
+    """Only a refusal (or a silent drop) proves a port closed: a typo in the inventory or no route is not a pass."""
+    target = Target(host, role=Role.NO_MAIL, timeout=2.0)
+    result = CHECKS["no_mail_service"].run(Probes(target))
+    assert result.verdict is Verdict.ERROR, result.outcome.reason
+    assert f"{host}:25 [connect]: " in result.outcome.reason

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..probe import Probes
+from ..probe import ProbeError, Probes
 from ..target import Role, Service
 from ..verdict import Fact, Outcome, failed, passed
 from .base import Area, Fix, TargetCheck
@@ -13,6 +13,9 @@ def judge(probes: Probes) -> Outcome:
     listening = [f"port {st.port} {st.detail}" for st in states if st.open]
     if listening:
         return failed(listening, facts=frozenset({Fact.LISTENS_BUT_MUST_NOT}))
+    unknown = next((st for st in states if not st.known), None)
+    if unknown is not None:  # only a refusal or a silent drop proves a port closed
+        raise ProbeError(f"{probes.target.host}:{unknown.port}", "connect", unknown.detail)
     return passed("; ".join(f"{st.port}: {st.detail}" for st in states))
 
 
@@ -21,7 +24,7 @@ CHECK = TargetCheck(
     title="A host that is not a mail server listens on none of 25, 465, 587",
     area=Area.EXPOSURE,
     roles=(Role.NO_MAIL,),
-    expected="connections to 25, 465 and 587 are refused or dropped",
+    expected="connections to 25, 465 and 587 are refused or dropped (a name that does not resolve or a host with no route is 'could not check')",
     note=(
         "Closing advice: 'Mail servers on individual workstations is bad idea'; most systems 'are configured to "
         "punt all mail to another server -- they do not offer any of the services at ports 25, 465 and 587'."

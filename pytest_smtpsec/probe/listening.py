@@ -15,18 +15,23 @@ class PortState:
     port: int
     open: bool
     detail: str
+    known: bool = True
+    """False when the port was never reached (unknown name, no route): neither open nor closed is proven."""
 
 
 def port_state(host: str, port: int, timeout: float, *, banner: bool = True) -> PortState:
-    """Refused or no answer (dropped) is closed; an accepted TCP connection is open, with what it said."""
+    """Refused or no answer (dropped by a firewall) is closed; an accepted TCP connection is open, with what it
+    said; anything else (a name that does not resolve, no route to the host) leaves the port unknown."""
     try:
         sock = socket.create_connection((host, port), timeout=timeout)
     except ConnectionRefusedError:
         return PortState(port, False, "refused")
     except TimeoutError:
         return PortState(port, False, f"no answer within {timeout:g} s (dropped)")
+    except socket.gaierror as exc:
+        return PortState(port, False, f"unknown host {host!r} ({exc.strerror})", known=False)
     except OSError as exc:
-        return PortState(port, False, exc.strerror or str(exc))
+        return PortState(port, False, exc.strerror or str(exc), known=False)
     with sock:
         if not banner:  # an implicit-TLS port says nothing first: no point waiting
             return PortState(port, True, "accepts connections")
