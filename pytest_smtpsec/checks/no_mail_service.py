@@ -24,7 +24,10 @@ CHECK = TargetCheck(
     title="A host that is not a mail server listens on none of 25, 465, 587",
     area=Area.EXPOSURE,
     roles=(Role.NO_MAIL,),
-    expected="connections to 25, 465 and 587 are refused or dropped (a name that does not resolve or a host with no route is 'could not check')",
+    expected=(
+        "connections to 25, 465 and 587 are refused or dropped "
+        "(a name that does not resolve, or a host with no route, is 'could not check')"
+    ),
     note=(
         "Closing advice: 'Mail servers on individual workstations is bad idea'; most systems 'are configured to "
         "punt all mail to another server -- they do not offer any of the services at ports 25, 465 and 587'."
