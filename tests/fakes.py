@@ -219,7 +219,10 @@ class Behaviour:
 
     implicit_tls: bool = False
     starttls: str = "yes"
-    """"yes"; "no" (not offered); "drop" (220, then hang up); "stall" (220, then no handshake)."""
+    """"yes"; "no" (not offered); "drop" (220, then hang up); "stall" (220, then no handshake);
+    "fake" (220, then a cleartext reply to the ClientHello)."""
+    double_banner: bool = False
+    """Greet twice: every later reply is one behind the command it seems to answer."""
     auth_before_tls: bool = False
     """Offer AUTH before TLS and answer 334 / 235 there (the note's "clear text authentication")."""
     any_password: bool = False
@@ -278,7 +281,7 @@ class SmtpFake(FakeServer):
         if b.implicit_tls:
             lines.sock = sock = self.start_tls(sock)
         state = _State(tls=b.implicit_tls)
-        sock.sendall(b"220 fake.invalid ESMTP FakeServer\r\n")
+        sock.sendall(b"220 fake.invalid ESMTP FakeServer\r\n" * (2 if b.double_banner else 1))
         for _ in range(MAX_COMMANDS):
             line = lines.next()
             if line is None or (b.delay and not self.pause(b.delay)):
@@ -292,6 +295,10 @@ class SmtpFake(FakeServer):
                 if b.starttls == "drop":
                     return self.hang_up(sock)
                 if b.starttls == "stall":
+                    return self.hold(sock)
+                if b.starttls == "fake":
+                    if sock.recv(4096):  # the ClientHello, answered as a bad command
+                        sock.sendall(b"500 5.5.1 Command unrecognized\r\n")
                     return self.hold(sock)
                 if not b.answers_pipelined:
                     lines.buffer = b""

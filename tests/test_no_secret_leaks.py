@@ -30,11 +30,14 @@ FAKE_RUNS = {
     ),
     "echo-garbage-partial": (
         ("busy_421", "echo_auth_garbage", "echo_auth_partial_smtps"),
-        [f"not an SMTP reply: 'no: AUTH PLAIN {MASK}'", f"(received '535 AUTH PLAIN {MASK}')"],
+        [
+            "garbage reply: not an SMTP reply [text withheld: it answers a command that carried the password]",
+            "bytes [text withheld: it answers a command that carried the password])",
+        ],
     ),
     "echo-replies": (
         ("starttls_drop", "echo_auth_reply", "echo_auth_login_smtps"),
-        [f"535 5.7.8 no: AUTH PLAIN {MASK}", f"535 5.7.8 no: {MASK}"],
+        ["535 5.7.8 [text withheld: it answers a command that carried the password]"],
     ),
 }
 USER_TESTS = """

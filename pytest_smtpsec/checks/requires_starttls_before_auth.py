@@ -7,7 +7,7 @@ The note's test, by hand: ``telnet host 587``, ``starttls`` gives ``220 2.0.0 Re
 
 from __future__ import annotations
 
-from ..probe import ProbeError, Probes, Reply, SessionRecord, Step
+from ..probe import CleartextOnTls, ProbeError, Probes, Reply, SessionRecord, Step
 from ..probe.session import AuthAttempt, Identity, Phase, carries_password
 from ..target import AuthPolicy, Service
 from ..verdict import Fact, Outcome, failed, passed, warned
@@ -103,7 +103,10 @@ def _starttls_findings(session: SessionRecord, ehlo: Reply) -> list[str]:
     assert starttls is not None
     if starttls.code != 220:
         return [f"STARTTLS was answered '{starttls}', expected '220 2.0.0 Ready to start TLS'"]
-    session.handshake()
+    try:
+        session.handshake()
+    except CleartextOnTls as exc:
+        return [f"STARTTLS was answered 220, then the server went on in cleartext ({exc.reason}): a fake STARTTLS"]
     after = session.reply(Step.EHLO_TLS)
     if after is not None and after.auth_mechanisms() is None and session.target.takes_logins(session.service):
         return ["AUTH is not offered after STARTTLS either: users cannot log in securely"]

@@ -39,7 +39,9 @@ class DaemonSpec:
 
     @property
     def is_submission(self) -> bool:
-        return self.port == 587 or self.name.upper() == "MSA"
+        """A daemon for users who log in: judged by what it does (``M=a``: AUTH required), or by the port and
+        name the note gives it (587, ``Name=MSA``), so one on another port is still recognised."""
+        return "a" in self.modifiers or self.port == 587 or self.name.upper() == "MSA"
 
     @property
     def is_smtps(self) -> bool:

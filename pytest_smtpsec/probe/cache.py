@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import ssl
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
 
@@ -29,6 +29,20 @@ class Probes:
         self._key_locks: dict[tuple[object, ...], threading.Lock] = {}
         self.connections = 0
         """TCP connections opened (or attempted) for this target so far."""
+
+    @classmethod
+    def recorded(cls, target: Target, sessions: Iterable[SessionRecord]) -> Probes:
+        """Probes that answer from the given sessions (recorded, or built by hand) instead of connecting: the
+        seam through which every judge is tested without a network."""
+        probes = cls(target)
+        for session in sessions:
+            key: tuple[object, ...] = {
+                Kind.MAIN: ("session", session.service),
+                Kind.EXTRA: ("extra", session.service),
+                Kind.LOGINS: ("logins", session.service, session.first_login),
+            }[session.kind]
+            probes._results[key] = session
+        return probes
 
     def cached(self, key: tuple[object, ...], fetch: Callable[[], T], *, connections: int = 1) -> T:
         """Return the cached result for ``key``, running ``fetch`` (which opens ``connections``) only once."""

@@ -33,6 +33,9 @@ class TlsInfo:
     chain: tuple[bytes, ...]
 
 
+WITHHELD = " [text withheld: it answers a command that carried the password]"
+
+
 class CleartextOnTls(ProbeError):
     """The server answered a TLS ClientHello with cleartext (an SMTP banner on the smtps port)."""
 
@@ -73,6 +76,8 @@ class Connection:
             sock = socket.create_connection((host, port), timeout=timeout)
         except socket.gaierror as exc:
             raise ProbeError(address, "connect", f"unknown host {host!r} ({exc.strerror})") from None
+        except UnicodeError:  # an empty or over-long label fails in the IDNA codec, before any lookup
+            raise ProbeError(address, "connect", f"not a valid host name: {host!r}") from None
         except TimeoutError:
             raise ProbeError(address, "connect", f"no answer within {timeout:g} s (filtered?)") from None
         except ConnectionRefusedError:
@@ -103,36 +108,51 @@ class Connection:
     def send(self, *lines: str, shown: str | None = None, stage: str = "send") -> None:
         """Send one or more command lines in a single write; ``shown`` replaces them in the transcript."""
         __tracebackhide__ = True
+        unasked = self.unasked()
+        if unasked:
+            seen = self._seen(unasked)
+            self.transcript.event(f"the server sent {seen} before it was asked")
+            raise ProbeError(
+                self.address, stage, f"out of step: the server sent {seen} before it was asked, so replies no longer pair with commands"
+            )
         for line in lines:
             self.transcript.sent(shown if shown is not None else line)
         self._write("".join(f"{line}\r\n" for line in lines).encode(), stage)
 
-    def read_reply(self, stage: str) -> Reply:
+    def read_reply(self, stage: str, *, withhold: bool = False) -> Reply:
+        """The next reply. ``withhold``: it answers a command that carried the password, so only its code and
+        enhanced code are kept (a server may echo the password in any encoding; none of it is shown)."""
         __tracebackhide__ = True
         deadline = self.deadline
         while True:
             try:
                 reply = self._reader.take()
             except ReplyError as exc:
-                seen = f": {self._seen(exc.seen)}" if exc.seen else ""
-                raise ProbeError(self.address, stage, f"garbage reply: {exc.problem}{seen}") from None
+                seen = f": {self._seen(exc.seen)}" if exc.seen and not withhold else ""
+                raise ProbeError(self.address, stage, f"garbage reply: {exc.problem}{seen}{WITHHELD if withhold else ''}") from None
             if reply is not None:
                 # A hostile server may echo what we sent: no secret leaves this method, in a reply or an error.
+                if withhold:
+                    reply = Reply(reply.code, (f"{reply.enhanced or ''}{WITHHELD}".strip(),))
                 reply = Reply(reply.code, tuple(mask(line, self.transcript.secrets) for line in reply.lines))
                 self.transcript.received(reply.render())
                 return reply
             pending, lines = self._reader.pending, self._reader.pending_lines
             so_far = f"{lines} lines of a multi-line reply, then " if lines else ""
-            so_far += f"{self._seen(pending)}" if pending else ("nothing more" if lines else "nothing")
+            if withhold:
+                so_far += f"{len(pending)} bytes{WITHHELD}" if pending else ("nothing more" if lines else "nothing")
+            else:
+                so_far += f"{self._seen(pending)}" if pending else ("nothing more" if lines else "nothing")
             data = self._read(deadline, stage, waiting=f"a reply (received {so_far})")
             if not data:
                 raise ProbeError(self.address, stage, f"connection closed by the server (received {so_far})")
             self._reader.feed(data)
 
     def command(self, line: str, stage: str, *, shown: str | None = None) -> Reply:
+        """Send a line and read its reply; with ``shown`` (the line carries a secret) the reply is withheld too."""
         __tracebackhide__ = True
         self.send(line, shown=shown, stage=stage)
-        return self.read_reply(stage)
+        return self.read_reply(stage, withhold=shown is not None)
 
     # -- TLS -------------------------------------------------------------------------------------
 
@@ -178,10 +198,25 @@ class Connection:
         text = mask(data.decode("utf-8", "replace"), self.transcript.secrets)
         return repr(text[:limit]) + ("..." if len(text) > limit else "")
 
+    def unasked(self) -> bytes:
+        """Reply bytes that arrived before the next command was sent (a second banner, an extra reply)."""
+        if self._reader.pending:
+            return self._reader.pending
+        if self._tls is not None:
+            return b"?" * self._tls.pending()  # decrypted application data waiting: its content is read later
+        self._sock.settimeout(0.0)  # a look, never a wait (every send and receive sets its own deadline)
+        try:
+            return self._sock.recv(_RECV, socket.MSG_PEEK)
+        except OSError:  # nothing waiting (BlockingIOError), or a closed socket: the read that follows says so
+            return b""
+
     def _write(self, data: bytes, stage: str) -> None:
         __tracebackhide__ = True
         if self._tls is not None:
-            self._tls.write(data)
+            try:
+                self._tls.write(data)
+            except ssl.SSLError as exc:  # e.g. a renegotiation request: never let it escape with the line in a frame
+                raise ProbeError(self.address, stage, f"TLS error while sending: {type(exc).__name__}") from None
             self._flush(stage)
         else:
             self._sendall(data, stage)

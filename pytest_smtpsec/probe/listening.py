@@ -30,6 +30,8 @@ def port_state(host: str, port: int, timeout: float, *, banner: bool = True) -> 
         return PortState(port, False, f"no answer within {timeout:g} s (dropped)")
     except socket.gaierror as exc:
         return PortState(port, False, f"unknown host {host!r} ({exc.strerror})", known=False)
+    except UnicodeError:  # an empty or over-long label fails in the IDNA codec, before any lookup
+        return PortState(port, False, f"not a valid host name: {host!r}", known=False)
     except OSError as exc:
         return PortState(port, False, exc.strerror or str(exc), known=False)
     with sock:

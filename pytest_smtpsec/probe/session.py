@@ -148,6 +148,8 @@ class SessionRecord:
     auth: tuple[AuthAttempt, ...] = ()
     relay: tuple[RelayAttempt, ...] = ()
     kind: Kind = Kind.MAIN
+    first_login: int = 0
+    """Of a wrong-login session: where in :func:`bad_logins` its attempts start."""
     notes: tuple[str, ...] = field(default=())
 
     @property
@@ -246,6 +248,7 @@ class _Dialogue:
             auth=tuple(self.auth),
             relay=tuple(self.relay),
             kind=self.plan.kind,
+            first_login=self.plan.first_login,
         )
 
     # -- the two shapes of session ---------------------------------------------------------------
@@ -358,6 +361,8 @@ class _Dialogue:
             conn.read_reply(Step.STARTTLS.value)  # the pipelined command's reply, in cleartext
             return
         self.tls = conn.start_tls(probe_context(), self._sni, stage=Step.STARTTLS.value)
+        if conn.unasked():  # the injected command's reply came first, even before our EHLO
+            self.replies[Step.INJECTED] = conn.read_reply(Step.INJECTED.value)
         first = self.ask(Step.EHLO_TLS, f"EHLO {self.target.ehlo_name}")
         if not first.positive:  # the injected command's reply: the EHLO's reply follows it
             self.replies[Step.INJECTED] = first

@@ -80,3 +80,10 @@ def test_reads_the_system_cf_if_there_is_one() -> None:
     cf = parse_cf(path.read_text(errors="replace"))
     assert cf.version_level and cf.version_level >= 10
     assert cf.daemons, "a vendor cf always has DaemonPortOptions"
+
+
+def test_a_submission_daemon_is_known_by_what_it_does_not_by_its_port_or_name() -> None:
+    cf = parse_cf("O DaemonPortOptions=Port=2587, Name=USERS, M=Ea\nO DaemonPortOptions=Port=25, Name=MTA\n")
+    users, mta = cf.daemons
+    assert users.is_submission and not users.is_smtps  # M=a: AUTH required, on any port, under any name
+    assert not mta.is_submission
