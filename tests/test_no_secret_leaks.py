@@ -14,7 +14,7 @@ from fakes import HOST, PASSWORD, USER, fake, write_ca_file
 
 from pytest_smtpsec.lab.errors import LabError
 from pytest_smtpsec.lab.pool import LabPool
-from pytest_smtpsec.probe import MASK
+from pytest_smtpsec.probe.connection import WITHHELD
 from pytest_smtpsec.probe.transcript import secret_forms
 from pytest_smtpsec.target import Service
 
@@ -37,7 +37,7 @@ FAKE_RUNS = {
     ),
     "echo-replies": (
         ("starttls_drop", "echo_auth_reply", "echo_auth_login_smtps"),
-        ["535 5.7.8 [text withheld: it answers a command that carried the password]"],
+        [f"535 5.7.8{WITHHELD}"],
     ),
 }
 USER_TESTS = """
