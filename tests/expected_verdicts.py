@@ -39,6 +39,7 @@ PROFILE_VERDICTS: dict[str, dict[str, str]] = {
     "weak-key": {f"{s}::certificate_valid": "fail" for s in SERVICES},
     "old-tls": {"host::tls_protocols": "fail"},
     "open-relay": {f"{s}::relay_denied_unauthenticated": "fail" for s in ("smtp", "smtps")},  # 587 takes no MAIL without AUTH
+    "relay-local-from": {f"{s}::relay_denied_unauthenticated": "fail" for s in ("smtp", "smtps")},
     "vrfy-on": {f"{s}::vrfy_expn_disabled": "warn" for s in ("smtp", "submission")},  # hardening: warns by default
     "no-smtps": {},
     "submission-open": {"submission::submission_requires_tls": "fail"},

@@ -85,6 +85,7 @@ def render_mc(profile: Profile, layout: Layout, address: str, ports: Mapping[str
         *defines,
         *(["TRUST_AUTH_MECH(`PLAIN LOGIN')dnl"] if profile.trust_auth else []),
         *(["FEATURE(`promiscuous_relay')dnl"] if profile.relay_without_auth else []),
+        *profile.mc_lines,
         "FEATURE(`no_default_msa')dnl",
         _daemon("MTA", ports["smtp"] or 0, address, no_tls),
         _daemon("MSA", ports["submission"] or 0, address, profile.msa_modifiers + no_tls),

@@ -39,6 +39,7 @@ class Profile:
     banner: str | None = "$j pytest-smtpsec-{name}"  # confSMTP_LOGIN_MSG; None: sendmail's default (with version)
     cipher_list: str | None = None  # confCIPHER_LIST
     smtps_modifiers: str = "s"  # smtps daemon: s = TLS at connect
+    mc_lines: tuple[str, ...] = ()  # more sendmail.mc lines, e.g. FEATURE(`relay_local_from')dnl
 
 
 SECURE = Profile("secure", "nothing: configured the way the note asks")
@@ -87,6 +88,11 @@ PROFILES: dict[str, Profile] = {
             seclevel=0,
         ),
         _variant("open-relay", "relays for unauthenticated clients", relay_without_auth=True),
+        _variant(
+            "relay-local-from",
+            "relays for anyone whose MAIL FROM names a local domain (FEATURE(relay_local_from))",
+            mc_lines=("FEATURE(`relay_local_from')dnl",),
+        ),
         _variant(
             "vrfy-on",
             "VRFY and EXPN answer, disclosing users (no novrfy/noexpn)",

@@ -104,6 +104,7 @@ def test_each_profile_models_one_thing() -> None:
             "weak-key",
             "old-tls",
             "open-relay",
+            "relay-local-from",
             "vrfy-on",
             "submission-open",
             "no-auth-relay",
