@@ -745,12 +745,15 @@ def test_whole_runs_shown_in_the_docs_are_current(path: Path, name: str, lab: La
 
 
 def render_sessions(target: Target) -> str:
-    """The three probe sessions against the secure reference sendmail, as the transcripts record them."""
+    """Every probe session against the secure reference sendmail, as the transcripts record them."""
     probes = Probes(replace(target, name="mail.test"))
     parts = []
     for service in Service:
-        transcript = normalise(probes.session(service).transcript, target_ports(target))
-        parts += [f"**{service.value}** (port {service.default_port}):", "", "```text", transcript.rstrip(), "```", ""]
+        for number, session in enumerate(probes.sessions(service), 1):
+            what = {"main": "the main session", "extra": "the extra session", "logins": "wrong logins"}[session.kind.value]
+            transcript = normalise(session.transcript, target_ports(target))
+            heading = f"**{service.value}** (port {service.default_port}), connection {number}: {what}"
+            parts += [heading, "", "```text", transcript.rstrip(), "```", ""]
     return "\n".join(parts)
 
 
