@@ -6,12 +6,14 @@ import statistics
 import time
 from typing import TYPE_CHECKING
 
+from pytest_smtpsec.probe import CONNECTION_BUDGET
+
 if TYPE_CHECKING:
     from hotspots import Profile
     from run import Results, Row
 
-TARGET_SECONDS = 1.5
-TARGET_CONNECTIONS = 5
+TARGET_SECONDS = 1.0  # issue 12: the whole repertoire within a second
+TARGET_CONNECTIONS = CONNECTION_BUDGET  # issue 12: twelve connections per host
 TARGET_SITE_SECONDS = 5.0
 TARGET_OVERHEAD = 0.3
 TARGET_MB = 80.0
@@ -80,7 +82,7 @@ def _targets(results: Results, ours: Row) -> list[str]:
     if site4 is not None:
         rows.append((f"{site4.name}: wall time", f"< {TARGET_SITE_SECONDS} s", site4.timing, TARGET_SITE_SECONDS))
     lines = [
-        "## The targets of issue 7",
+        "## The targets (issues 7 and 12)",
         "",
         "| target | goal | measured (median) | met | runs within the goal |",
         "|---|---|---:|---|---:|",
@@ -264,8 +266,8 @@ def _limits(results: Results, ours: Row) -> list[str]:
 
 
 def _verdicts(results: Results, ours: Row) -> list[tuple[str, bool]]:
-    verdicts = [("one host ≤ 1.5 s", ours.timing.median <= TARGET_SECONDS)]
-    verdicts.append(("≤ 5 connections", ours.connections is not None and ours.connections <= TARGET_CONNECTIONS))
+    verdicts = [(f"one host ≤ {TARGET_SECONDS:g} s", ours.timing.median <= TARGET_SECONDS)]
+    verdicts.append((f"≤ {TARGET_CONNECTIONS} connections", ours.connections is not None and ours.connections <= TARGET_CONNECTIONS))
     site4 = next((r for r in results.site if r.name.endswith("-n 4")), None)
     if site4 is not None:
         verdicts.append(("30 hosts with -n 4 < 5 s", site4.timing.median < TARGET_SITE_SECONDS))
