@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import ssl
 import threading
 from collections.abc import Callable, Iterable
@@ -15,6 +16,8 @@ from .session import AUTH_PER_CONNECTION, Kind, Plan, SessionRecord, bad_logins,
 
 T = TypeVar("T")
 
+FIRST_WAVE = (0, AUTH_PER_CONNECTION, 2 * AUTH_PER_CONNECTION)
+"""Wrong-login sessions started with the others: what PLAIN and LOGIN need (three wrong logins each)."""
 CONNECTION_BUDGET = 12
 """The most connections the whole suite opens to one host (all three services, logins and TLS questions)."""
 
@@ -69,8 +72,9 @@ class Probes:
         jobs: list[Callable[[], object]] = [lambda: self.session(service)]
         if not service.implicit_tls:
             jobs.append(lambda: self.extra(service))
-        if self._takes_logins(service):
-            jobs.append(lambda: self._logins(service, 0))
+        if self._takes_logins(service):  # the usual PLAIN+LOGIN matrix needs three, known only after EHLO: guess
+            starts = FIRST_WAVE if service is self.target.login_matrix_service() else (0,)
+            jobs += [functools.partial(self._logins, service, start) for start in starts]
         with ThreadPoolExecutor(max_workers=len(jobs), thread_name_prefix="smtpsec-session") as pool:
             list(pool.map(lambda job: job(), jobs))
         extra = () if service.implicit_tls else (self.extra(service),)
