@@ -8,7 +8,7 @@ import pytest
 
 from pytest_smtpsec.inventory import load_inventory
 from pytest_smtpsec.settings import SettingsError
-from pytest_smtpsec.target import AuthPolicy, Ports, Role
+from pytest_smtpsec.target import AuthPolicy, Hardening, Ports, Role, Service, ServiceRole
 
 GOOD = """\
 [defaults]
@@ -105,3 +105,26 @@ def test_users_tests_run_once_per_inventory_host(pytester: pytest.Pytester) -> N
     pytester.makepyfile("def test_named(smtp_target):\n    assert smtp_target.name.endswith('.test')\n")
     result = pytester.runpytest("--smtpsec-inventory=site.toml", "-v")
     result.stdout.fnmatch_lines(["*test_named[[]a.test[]] PASSED*", "*test_named[[]b.test[]] PASSED*"])
+
+
+def test_per_service_roles_and_hardening_come_from_the_inventory_and_the_command_line(tmp_path: Path) -> None:
+    """Postfix's default layout: 25 an MX without logins, 587/465 for users; the defaults table and each
+    host inherit the same way, and the command line's per-host settings are the defaults under both."""
+    path = tmp_path / "site.toml"
+    path.write_text(
+        '[defaults]\nhardening = "fail"\n\n'
+        '[[host]]\nname = "smtp.example.org"\nservice_roles = { smtp = "mx" }\n\n'
+        '[[host]]\nname = "mail.example.org"\nhardening = "warn"\n'
+    )
+    postfix, sendmail = load_inventory(path, {})
+    assert postfix.service_role(Service.SMTP) is ServiceRole.MX and postfix.service_role(Service.SUBMISSION) is ServiceRole.SUBMISSION
+    assert not postfix.takes_logins(Service.SMTP) and postfix.takes_logins(Service.SMTPS)
+    assert postfix.hardening is Hardening.FAIL and sendmail.hardening is Hardening.WARN
+    assert sendmail.service_role(Service.SMTP) is ServiceRole.SUBMISSION  # a mail-server's 25 takes logins, as the note's does
+
+
+def test_a_bad_service_role_is_refused_with_file_and_line(tmp_path: Path) -> None:
+    path = tmp_path / "site.toml"
+    path.write_text('[[host]]\nname = "a"\nservice_roles = { smtp = "relay" }\n')
+    with pytest.raises(SettingsError, match=r"site\.toml:3: .*relay"):
+        load_inventory(path, {})

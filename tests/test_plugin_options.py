@@ -128,3 +128,18 @@ def test_a_password_the_probe_cannot_send_is_a_usage_error_that_never_shows_it(
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     shown = result.stdout.str() + result.stderr.str()
     assert "not-utf-8" not in shown and "lines" not in shown
+
+
+def test_a_port_25_that_is_an_mx_is_not_asked_for_logins(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
+    """--smtpsec-smtp-role=mx (ini smtpsec_smtp_role): the login checks leave port 25, everything else stays."""
+    monkeypatch.setenv("SMTPSEC_PASSWORD", "pw")
+    pytester.makeini("[pytest]\nsmtpsec_smtp_role = mx\n")
+    result = pytester.runpytest("--smtpsec", "--smtpsec-host=127.0.0.1", "--smtpsec-user=alice", "--collect-only", "-q")
+    ids = set(result.stdout.lines)
+    assert "smtpsec::smtp::relay_denied_unauthenticated" in ids and "smtpsec::smtp::requires_starttls_before_auth" in ids
+    assert "smtpsec::smtp::auth_after_tls" not in ids and "smtpsec::submission::auth_after_tls" in ids
+    result = pytester.runpytest("--smtpsec", "--smtpsec-host=127.0.0.1", "--smtpsec-smtp-role=submission", "--collect-only", "-q")
+    assert "smtpsec::smtp::auth_after_tls" in set(result.stdout.lines)  # the command line beats the ini file
+    result = pytester.runpytest("--smtpsec", "--smtpsec-host=127.0.0.1", "--smtpsec-smtp-role=relay")
+    result.stderr.fnmatch_lines(["*--smtpsec-smtp-role*'relay'*"])
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
