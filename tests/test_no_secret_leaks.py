@@ -7,6 +7,7 @@ against the real reference sendmail (profiles ``secure`` and ``cleartext-auth``)
 
 from __future__ import annotations
 
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -136,3 +137,37 @@ def test_no_secret_leaks_when_a_users_own_login_breaks(pytester: pytest.Pytester
     with fake("echo_auth_garbage") as submission:
         target = [f"--smtpsec-host={HOST}", "--smtpsec-timeout=2", "--smtpsec-smtp-port=off", "--smtpsec-smtps-port=off"]
         run_and_scan(pytester, monkeypatch, [*target, f"--smtpsec-submission-port={submission.port}"], USER, PASSWORD, suite=False)
+
+
+def test_an_unexpected_error_in_the_auth_path_keeps_no_frame_with_the_password(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A bug or an odd server (a renegotiation request, a password that will not encode) while the password
+    is on its way: the session ends with a one-line error that has no traceback, no chain, and no secret."""
+    import traceback
+
+    from fakes import SmtpFake, fake
+
+    from pytest_smtpsec.checks import CHECKS
+    from pytest_smtpsec.probe import Connection, Probes
+    from pytest_smtpsec.target import Credentials, Ports, Target
+
+    real_send = Connection.send
+
+    def send(self: Connection, *lines: str, shown: str | None = None, stage: str = "send") -> None:
+        if shown is not None:  # a line that carries the password
+            raise UnicodeEncodeError("utf-8", lines[0], 0, 1, "surrogates not allowed")
+        real_send(self, *lines, shown=shown, stage=stage)
+
+    monkeypatch.setattr(Connection, "send", send)
+    server: SmtpFake
+    with fake("well_behaved_smtps") as server, tempfile.TemporaryDirectory() as tmp:  # type: ignore[assignment]
+        target = Target(
+            HOST, ports=Ports(None, None, server.port), ca_file=write_ca_file(Path(tmp)), credentials=Credentials(USER, PASSWORD)
+        )
+        probes = Probes(target)
+        session = probes.session(Service.SMTPS)
+        error = session.error
+        assert error is not None and error.__traceback__ is None and error.__context__ is None and error.__cause__ is None
+        result = CHECKS["auth_after_tls"].run(probes, Service.SMTPS)  # re-raised there: the judge's frames only
+    assert result.verdict.value == "error" and "unexpected UnicodeEncodeError in the probe" in result.outcome.reason
+    shown = "".join(traceback.format_exception(error)) + result.outcome.reason + result.outcome.transcript + session.transcript
+    assert not [secret for secret in secret_forms(PASSWORD, USER) if secret in shown]
