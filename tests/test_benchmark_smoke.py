@@ -27,7 +27,7 @@ def test_quick_benchmark_writes_the_table(tmp_path: Path) -> None:
     row = re.search(r"^\| pytest --smtpsec, one host \| .* \| ([\d.]+) s \| 1\.0 \| (\d+) \| (\d+) MB \|$", text, re.MULTILINE)
     assert row, text
     assert int(row.group(2)) >= 3  # one session per service at least, counted through the relay
-    assert "## The targets of issue 7" in text
+    assert "## The targets (issues 7 and 12)" in text
     assert re.search(
         r"^\| plugin import \+ collection overhead .*\| < 0\.3 s \| [\d.]+ s \| (yes|\*\*no\*\*) \| \d/1 \|$", text, re.MULTILINE
     )
