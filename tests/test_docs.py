@@ -45,8 +45,6 @@ EXAMPLES = ROOT / "examples"
 MATRIX = DOCS / "detection-matrix.md"
 WRITE = bool(os.environ.get("SMTPSEC_WRITE_DOCS"))
 REGENERATE = "SMTPSEC_WRITE_DOCS=1 pytest tests/test_docs.py"
-IS_ROOT = os.geteuid() == 0
-needs_root = pytest.mark.skipif(not IS_ROOT, reason="the reference sendmail needs root")
 ALL_CHECKS: dict[str, NetworkCheck | HostCheck] = {**CHECKS, **HOST_CHECKS}
 
 
@@ -390,6 +388,9 @@ def test_every_fixture_and_marker_is_in_the_configuration_reference(registered: 
 # -- every name the docs use exists ----------------------------------------------------------------
 
 BUILTIN_MARKERS = {"parametrize", "skip", "skipif", "xfail", "usefixtures", "filterwarnings", "xdist_group"}
+PYTEST_INI = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["pytest"]["ini_options"]
+PROJECT_MARKERS = {m.split(":")[0] for m in PYTEST_INI["markers"]}
+"""Markers of this project's own suite (the `lab` tier), which docs/testing.md names."""
 SMTPSEC_KWARGS = {
     "host": None,
     "role": {*(r.value for r in Role), "host-config"},
@@ -419,7 +420,7 @@ def _marker_expressions(text: str) -> Iterator[str]:
 
 
 def test_docs_name_only_markers_that_exist(registered: Help) -> None:
-    known = registered.markers | BUILTIN_MARKERS
+    known = registered.markers | BUILTIN_MARKERS | PROJECT_MARKERS
     bad = []
     for path, text in texts().items():
         for name in re.findall(r"pytest\.mark\.(\w+)", text):
@@ -582,7 +583,7 @@ def lab_flags(target: Target) -> list[str]:
     ]
 
 
-@needs_root
+@pytest.mark.lab
 @pytest.mark.parametrize("page", runnable_pages(), ids=rel)
 def test_complete_examples_in_the_docs_pass_against_the_reference_sendmail(
     page: Path, lab: LabPool, pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
@@ -683,7 +684,7 @@ def shown_warnings(text: str) -> set[str]:
     return masked([line.split("SmtpsecWarning: ", 1)[1] for line in text.splitlines() if "SmtpsecWarning: " in line])
 
 
-@needs_root
+@pytest.mark.lab
 @pytest.mark.parametrize("check", [c for c in CHECKS if caught_by(c)])
 def test_failure_screens_are_the_reference_sendmails(check: str, lab: LabPool, tmp_path: Path) -> None:
     """Each check page shows what the real sendmail gives: the failure screen, or the run's warnings."""
@@ -725,7 +726,7 @@ LAB_RUNS: dict[tuple[Path, str], tuple[str, list[str], AuthPolicy]] = {
 """Whole runs of ``python -m pytest_smtpsec.lab run --profile P -- ARGS`` shown in the docs."""
 
 
-@needs_root
+@pytest.mark.lab
 @pytest.mark.parametrize(("path", "name"), list(LAB_RUNS), ids=lambda v: rel(v) if isinstance(v, Path) else v)
 def test_whole_runs_shown_in_the_docs_are_current(path: Path, name: str, lab: LabPool, tmp_path: Path) -> None:
     """The run's findings (or warnings) are those the check gives the same profile now."""
@@ -754,7 +755,7 @@ def render_sessions(target: Target) -> str:
     return "\n".join(parts)
 
 
-@needs_root
+@pytest.mark.lab
 def test_the_probe_sessions_shown_are_current(lab: LabPool) -> None:
     """docs/probing.md shows the real dialogue with the secure reference sendmail, line by line."""
     check_or_write(DOCS / "probing.md", "sessions", render_sessions(as_target(lab("secure"))))
@@ -843,7 +844,7 @@ def test_every_host_check_has_a_failure_scenario() -> None:
     assert set(HOST_SCENARIOS) == set(HOST_CHECKS)
 
 
-@needs_root
+@pytest.mark.lab
 @pytest.mark.parametrize("name", list(HOST_CHECKS))
 def test_host_check_failure_screens_are_current(name: str, tmp_path: Path) -> None:
     state = tmp_path / "state"

@@ -31,8 +31,6 @@ from pytest_smtpsec.target import Role, Service, Target
 EXAMPLES = Path(__file__).parent.parent / "examples"
 MAIL_PORTS = (25, 465, 587)
 
-needs_root = pytest.mark.skipif(os.geteuid() != 0, reason="the reference sendmail needs root")
-
 
 def quiet_loopback() -> str:
     """A loopback address where nothing listens on 25, 465 or 587: a host that punts its mail."""
@@ -82,7 +80,7 @@ def run_single_server(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
     )
 
 
-@needs_root
+@pytest.mark.lab
 def test_single_server_passes_against_the_secure_reference(
     lab: LabPool, pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -92,7 +90,7 @@ def test_single_server_passes_against_the_secure_reference(
     result.assert_outcomes(passed=built_in_items(target) + own)
 
 
-@needs_root
+@pytest.mark.lab
 def test_single_servers_own_tests_catch_cleartext_auth(lab: LabPool, pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
     result = run_single_server(pytester, monkeypatch, as_target(lab("cleartext-auth")))
     failed = {line.split()[1] for line in result.stdout.lines if line.startswith("FAILED ")}
@@ -162,7 +160,7 @@ def test_the_site_inventory_is_valid_as_written(monkeypatch: pytest.MonkeyPatch)
     assert roles.count(Role.NO_MAIL) >= 8
 
 
-@needs_root
+@pytest.mark.lab
 def test_site_passes_with_its_mail_servers_on_the_reference(
     lab: LabPool, pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -173,7 +171,7 @@ def test_site_passes_with_its_mail_servers_on_the_reference(
     result.assert_outcomes(passed=sum(built_in_items(h) for h in hosts) + own - 1, skipped=1)
 
 
-@needs_root
+@pytest.mark.lab
 def test_site_selects_the_quiet_hosts_by_role(lab: LabPool, pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
     result = run_site(pytester, monkeypatch, lab, "-m", "smtpsec(role='no-mail')", "-v")
     quiet = [h for h in load_inventory(pytester.path / "department.toml") if h.role is Role.NO_MAIL]
@@ -181,7 +179,7 @@ def test_site_selects_the_quiet_hosts_by_role(lab: LabPool, pytester: pytest.Pyt
     assert all(h.name in result.stdout.str() or h.name.replace(".", "::") in result.stdout.str() for h in quiet)
 
 
-@needs_root
+@pytest.mark.lab
 def test_site_catches_a_workstation_that_listens(lab: LabPool, pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
     result = run_site(pytester, monkeypatch, lab, "-m", "smtpsec(role='no-mail')", listening="ws-03.dept.example.org")
     failed = [line.split()[1] for line in result.stdout.lines if line.startswith("FAILED ")]
@@ -267,7 +265,7 @@ def test_ci_files_name_scripts_profiles_and_options_that_exist(path: Path) -> No
     assert gates == 2, "the self-test runs lab-gate.sh on a secure and a broken profile"
 
 
-@needs_root
+@pytest.mark.lab
 def test_lab_gate_passes_on_secure_and_catches_a_broken_profile(lab: LabPool, pytester: pytest.Pytester) -> None:
     """The script the CI files call, run as they call it, on the single-server example."""
     project = copy_example("single-server", pytester)

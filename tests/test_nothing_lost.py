@@ -44,6 +44,7 @@ def _wait_for_line(proc: subprocess.Popen[str], text: str, seconds: float = 60) 
     raise AssertionError(f"never printed {text!r}")
 
 
+@pytest.mark.lab  # starts the reference sendmail itself
 def test_ctrl_c_on_the_acceptance_run_stops_the_lab(tmp_path: Path) -> None:
     state = tmp_path / "lab"
     cmd = [sys.executable, "-m", "pytest_smtpsec.lab", "run", "--profile", "secure", "--state-dir", str(state)]
@@ -59,6 +60,7 @@ def test_ctrl_c_on_the_acceptance_run_stops_the_lab(tmp_path: Path) -> None:
             os.killpg(proc.pid, signal.SIGKILL)
 
 
+@pytest.mark.lab  # starts the reference sendmail itself
 def test_ctrl_c_during_a_session_using_the_fixture_stops_the_lab(pytester: pytest.Pytester, tmp_path: Path) -> None:
     marker = tmp_path / "started"
     pytester.makepyfile(
@@ -89,6 +91,7 @@ def test_ctrl_c_during_a_session_using_the_fixture_stops_the_lab(pytester: pytes
             os.killpg(proc.pid, signal.SIGKILL)
 
 
+@pytest.mark.lab  # starts the reference sendmail itself
 def test_a_failing_fixture_still_stops_the_lab(pytester: pytest.Pytester, tmp_path: Path) -> None:
     marker = tmp_path / "state"
     pytester.makepyfile(

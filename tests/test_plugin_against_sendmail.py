@@ -157,6 +157,7 @@ def test_marker_fails_the_test_before_its_body_on_a_bad_server(
     result.stdout.no_fnmatch_line("*the body ran*")
 
 
+@pytest.mark.lab  # the fixture starts the reference sendmail
 def test_reference_server_fixture(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(
         """

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from tiers import lab_fixture
 
 from pytest_smtpsec.checks import CHECKS
 from pytest_smtpsec.inventory import load_inventory
@@ -26,7 +27,7 @@ EXPECTED_FAILURES = {
 }
 
 
-@pytest.fixture(scope="module")
+@lab_fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SimulatedSite]:
     with SimulatedSite(tmp_path_factory.mktemp("site"), subnet=100 + os.getpid() % 100) as running:
         assert running.size >= 30

@@ -27,7 +27,7 @@ from pytest_smtpsec.lab.server import stop as stop_lab
 from .client import ehlo, smtp, tls_context
 from .procs import lab_processes
 
-pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="the reference sendmail needs root")
+pytestmark = pytest.mark.lab  # starts sendmail itself; needs root (tests/tiers.py)
 
 CLI = [sys.executable, "-m", "pytest_smtpsec.lab"]
 HOST_FILES = ["/etc/hosts", "/etc/nsswitch.conf", "/etc/ssl/openssl.cnf", "/etc/hosts.allow"]

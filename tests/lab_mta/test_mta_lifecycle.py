@@ -129,6 +129,7 @@ def test_a_daemon_that_rejects_its_config_fails_start_with_its_own_words(mta_hom
     assert not server.running and not server.layout.run.exists()
 
 
+@pytest.mark.lab  # start() refuses non-root before it looks at the address
 def test_unknown_profile_and_non_loopback_address_are_refused(tmp_path: Path) -> None:
     with pytest.raises(LabError, match="unknown postfix profile 'nope'"):
         PostfixServer("nope", tmp_path)
