@@ -6,6 +6,8 @@ the mistake. Items read ``"<service or host>::<check>"``; every item not listed 
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from pytest_smtpsec.checks import CHECKS
 from pytest_smtpsec.probe import Probes
 from pytest_smtpsec.target import Target
@@ -56,6 +58,12 @@ MTA_DIFFERENCES: dict[tuple[str, str, str], tuple[str, str]] = {
         "command first', then '554 5.7.1 ... Access denied' for every name until AUTH; strangers learn nothing",
     ),
 }
+
+
+def item_count(*targets: Target, checks: Iterable[str] = tuple(CHECKS)) -> int:
+    """How many built-in items the suite makes for ``targets``: each check once per service it applies to, or
+    once per host (only ``checks`` counted)."""
+    return sum(len(CHECKS[name].places(target)) for target in targets for name in checks)
 
 
 def verdict_table(target: Target) -> dict[str, str]:

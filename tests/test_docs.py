@@ -28,6 +28,7 @@ from pytest_smtpsec.host import HOST_CHECKS, HostCheck, HostFacts, HostPaths, Lo
 from pytest_smtpsec.inventory import load_inventory
 from pytest_smtpsec.lab import PROFILES
 from pytest_smtpsec.lab.__main__ import main as lab_main
+from pytest_smtpsec.lab.acceptance import lab_flags
 from pytest_smtpsec.lab.layout import Layout
 from pytest_smtpsec.lab.pki import CA, self_signed_cert
 from pytest_smtpsec.lab.pool import LabPool, as_target
@@ -570,19 +571,6 @@ def runnable_pages() -> list[Path]:
     return [p for p in doc_pages() if any(s.title and s.lang == "python" for s in snippets(p))]
 
 
-def lab_flags(target: Target) -> list[str]:
-    """Command-line flags that point the plugin at a lab target (they override any ini key)."""
-    assert target.credentials is not None
-    ports = [f"--smtpsec-{s.value}-port={target.ports.of(s) or 'off'}" for s in Service]
-    return [
-        f"--smtpsec-host={target.host}",
-        f"--smtpsec-tls-name={target.tls_name}",
-        f"--smtpsec-ca-file={target.ca_file}",
-        f"--smtpsec-user={target.credentials.user}",
-        *ports,
-    ]
-
-
 @pytest.mark.lab
 @pytest.mark.parametrize("page", runnable_pages(), ids=rel)
 def test_complete_examples_in_the_docs_pass_against_the_reference_sendmail(
@@ -596,11 +584,10 @@ def test_complete_examples_in_the_docs_pass_against_the_reference_sendmail(
             and not (snippet.lang == "toml" and snippet.title != "pyproject.toml")
         ):
             pytester.path.joinpath(snippet.title).write_text(snippet.body)
-    target = as_target(lab("secure"))
-    assert target.credentials is not None
-    monkeypatch.setenv(PASSWORD_ENV, target.credentials.password)
+    secure = lab("secure")
+    monkeypatch.setenv(PASSWORD_ENV, secure.password)
     result = pytester.runpytest_inprocess(
-        *lab_flags(target), "--strict-config", "--strict-markers", "-p", "no:cacheprovider", "-p", "no:benchmark"
+        *lab_flags(secure), "--strict-config", "--strict-markers", "-p", "no:cacheprovider", "-p", "no:benchmark"
     )
     outcomes = result.parseoutcomes()
     assert result.ret == 0 and outcomes.get("passed", 0) > 0, result.stdout.str()

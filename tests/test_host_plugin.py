@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from pytest_smtpsec.lab.acceptance import suite_command
+from pytest_smtpsec.lab.acceptance import lab_flags
 from pytest_smtpsec.lab.pool import LabPool
 
 
@@ -101,6 +101,6 @@ def test_host_and_network_markers_on_one_test_both_count(
             pass
         """
     )
-    result = pytester.runpytest(*suite_command(secure)[4:], "--smtpsec-host-config=local", f"--smtpsec-sendmail-cf={broken}", "-k", "smtp]")
+    result = pytester.runpytest(*lab_flags(secure), "--smtpsec-host-config=local", f"--smtpsec-sendmail-cf={broken}", "-k", "smtp]")
     result.assert_outcomes(failed=1)  # the network check passes; the host check's failure must not be lost
     result.stdout.fnmatch_lines(["key_files_protected on local*INSECURE*"])

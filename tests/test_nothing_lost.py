@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from pytest_smtpsec.lab.acceptance import suite_command
+from pytest_smtpsec.lab.acceptance import lab_flags
 from pytest_smtpsec.lab.layout import Layout
 from pytest_smtpsec.lab.pool import LabPool
 from pytest_smtpsec.lab.process import Daemon
@@ -26,7 +26,7 @@ def _live(state: Path) -> list[int]:
 def test_a_full_suite_run_queues_no_message(pytester: pytest.Pytester, lab: LabPool, monkeypatch: pytest.MonkeyPatch, profile: str) -> None:
     target = lab(profile)
     monkeypatch.setenv("SMTPSEC_PASSWORD", target.password)
-    pytester.runpytest(*suite_command(target)[3:])
+    pytester.runpytest("--smtpsec", *lab_flags(target), "-p", "no:cacheprovider")
     queue = Path(target.ca_file).parent / "queue"
     assert queue.is_dir()
     assert sorted(p.name for p in queue.iterdir()) == [], "the probes relayed nothing: they never send DATA"

@@ -18,13 +18,13 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from plain_smtp import ehlo, smtp, tls_context
 
 from pytest_smtpsec.lab import PROFILES, LabError, LabTarget, ReferenceServer
 from pytest_smtpsec.lab.layout import Layout
 from pytest_smtpsec.lab.process import Daemon
 from pytest_smtpsec.lab.server import stop as stop_lab
 
-from .client import ehlo, smtp, tls_context
 from .procs import lab_processes
 
 pytestmark = pytest.mark.lab  # starts sendmail itself; needs root (tests/tiers.py)
