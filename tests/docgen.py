@@ -26,7 +26,7 @@ from pathlib import Path
 from expected_verdicts import MTA_DIFFERENCES, PROFILE_VERDICTS, verdict_table
 from lab_files import PORTS, paths_of
 
-from pytest_smtpsec.checks import CHECKS, NetworkCheck, ServiceCheck
+from pytest_smtpsec.checks import CHECKS, NetworkCheck, ServiceCheck, run_at
 from pytest_smtpsec.host import HOST_CHECKS, HostCheck, HostFacts, HostPaths, LocalRunner
 from pytest_smtpsec.lab import PROFILES
 from pytest_smtpsec.lab.layout import Layout
@@ -423,7 +423,7 @@ def run_check(lab: LabPool, tmp: Path, spec: Caught, policy: AuthPolicy | None =
     target = replace(SCENARIOS[spec.scenario](lab, tmp), name="mail.test")
     target = replace(target, auth_policy=policy) if policy is not None else target
     service = None if spec.service == "host" else Service(spec.service)
-    return target, CHECKS[spec.check].run(Probes(target), service)
+    return target, run_at(CHECKS[spec.check], Probes(target), service)
 
 
 def render_capture(spec: Caught, target: Target, result: CheckResult) -> str:
@@ -542,7 +542,7 @@ HOST_SCENARIOS: dict[str, tuple[str, Callable[[Path], HostPaths]]] = {
 
 
 def render_host_capture(name: str, state: Path, result: CheckResult) -> str:
-    text = failure.render(HOST_CHECKS[name], result).replace(str(state), "/tmp/lab")  # type: ignore[arg-type]
+    text = failure.render(HOST_CHECKS[name], result).replace(str(state), "/tmp/lab")
     return "\n".join(
         [
             f"Captured from the reference sendmail's files (profile `secure`) with {HOST_SCENARIOS[name][0]} "

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from pytest_smtpsec.checks import CHECKS
+from pytest_smtpsec.checks import CHECKS, run_at
 from pytest_smtpsec.probe import Probes
 from pytest_smtpsec.target import Target
 
@@ -70,7 +70,7 @@ def verdict_table(target: Target) -> dict[str, str]:
     """``{"<service or host>::<check>": verdict}`` for the whole suite against one target."""
     probes = Probes(target)
     return {
-        f"{service.value if service else 'host'}::{check.name}": check.run(probes, service).verdict.value
+        f"{service.value if service else 'host'}::{check.name}": run_at(check, probes, service).verdict.value
         for check in CHECKS.values()
         for service in check.places(target)
     }

@@ -394,7 +394,7 @@ def test_failure_screens_quote_the_current_registry() -> None:
         if shown is None or "INSECURE" not in shown:
             continue
         stub = CheckResult(check.name, "mail.test", None, "mail.test", failed(["stub"]))
-        fixed = failure.render(check, stub).split("\n", 2)[2]  # type: ignore[arg-type]
+        fixed = failure.render(check, stub).split("\n", 2)[2]
         assert fixed in shown, f"docs/checks/{check.name}.md: the captured screen is stale; run {REGENERATE}"
 
 

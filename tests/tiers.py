@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal, TypeVar, cast
 
 import pytest
 
@@ -28,8 +28,7 @@ def lab_fixture(*, scope: Scope = "function") -> Callable[[F], F]:
 
     def declare(func: F) -> F:
         LAB_FIXTURES.add(func.__name__)
-        fixture: F = pytest.fixture(scope=scope)(func)
-        return fixture
+        return cast(F, pytest.fixture(scope=scope)(func))  # pytest wraps it; callers see the function
 
     return declare
 

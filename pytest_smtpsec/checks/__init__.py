@@ -20,7 +20,7 @@ from . import (
     tls_protocols,
     vrfy_expn_disabled,
 )
-from .base import Area, Check, CredentialsRefused, Fix, NetworkCheck, NotApplicable, ServiceCheck, TargetCheck
+from .base import Area, Check, CredentialsRefused, Fix, NetworkCheck, NotApplicable, ServiceCheck, TargetCheck, run_at
 
 CHECKS: dict[str, NetworkCheck] = {
     check.name: check
@@ -45,4 +45,4 @@ CHECKS: dict[str, NetworkCheck] = {
 }
 """Every check by its public name, in the order the suite runs them."""
 
-__all__ = ["CHECKS", "Area", "Check", "CredentialsRefused", "Fix", "NetworkCheck", "NotApplicable", "ServiceCheck", "TargetCheck"]
+__all__ = ["CHECKS", "Area", "Check", "CredentialsRefused", "Fix", "NetworkCheck", "NotApplicable", "ServiceCheck", "TargetCheck", "run_at"]

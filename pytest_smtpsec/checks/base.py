@@ -130,3 +130,12 @@ class TargetCheck(Check):
 
 
 NetworkCheck = ServiceCheck | TargetCheck
+
+
+def run_at(check: NetworkCheck, probes: Probes, where: Service | None) -> CheckResult:
+    """Any network check at one of its places (see ``places``): a service, or None for the host as a whole."""
+    if isinstance(check, ServiceCheck):
+        if where is None:
+            raise ValueError(f"{check.name} is judged per service, not for the host as a whole")
+        return check.run(probes, where)
+    return check.run(probes)
