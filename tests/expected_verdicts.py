@@ -13,6 +13,8 @@ from pytest_smtpsec.probe import Probes
 from pytest_smtpsec.target import Target
 
 SERVICES = ("smtp", "submission", "smtps")
+NEED_A_LOGIN = ("auth_after_tls", "relay_allowed_authenticated")
+"""Checks that skip where no user is given (they log in); elsewhere they could not check like the rest."""
 
 NO_STARTTLS_SKIPS = (
     {
