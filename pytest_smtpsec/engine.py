@@ -10,7 +10,7 @@ from __future__ import annotations
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor
 
-from .checks import ServiceCheck, TargetCheck
+from .checks import ServiceCheck, TargetCheck, run_at
 from .host import HostCheck, HostFacts
 from .probe import Probes
 from .registry import Registry
@@ -81,11 +81,5 @@ class Engine:
         key = (check.name, target, where)
         found = self._results.get(key)
         if found is None:
-            probes = self.probes(target)
-            if isinstance(check, ServiceCheck):
-                assert where is not None, f"{check.name} is judged per service"
-                result = check.run(probes, where)
-            else:
-                result = check.run(probes)
-            found = self._results.setdefault(key, result)
+            found = self._results.setdefault(key, run_at(check, self.probes(target), where))
         return found

@@ -11,12 +11,17 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from tiers import lab_fixture, mark_tiers
 
 from pytest_smtpsec.lab.pool import LabPool
 from pytest_smtpsec.lab.ports import free_port
 
 
-@pytest.fixture(scope="session")
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    mark_tiers(items)
+
+
+@lab_fixture(scope="session")
 def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabPool]:
     """Real sendmail servers by profile name: ``lab("secure")`` -> LabTarget; stopped at session end."""
     with LabPool(tmp_path_factory.mktemp("lab")) as pool:
@@ -32,7 +37,7 @@ def keygen(path: Path) -> None:
     subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "pytest-smtpsec", "-f", str(path)], check=True, timeout=30)
 
 
-@pytest.fixture(scope="session")
+@lab_fixture(scope="session")
 def sshd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A running sshd on 127.0.0.1; yields the ``ssh://`` URL (with key and known_hosts) to reach it as root."""
     if not os.path.exists(SSHD) or shutil.which("ssh") is None or shutil.which("ssh-keygen") is None:

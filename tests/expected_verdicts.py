@@ -6,11 +6,15 @@ the mistake. Items read ``"<service or host>::<check>"``; every item not listed 
 
 from __future__ import annotations
 
-from pytest_smtpsec.checks import CHECKS
+from collections.abc import Iterable
+
+from pytest_smtpsec.checks import CHECKS, run_at
 from pytest_smtpsec.probe import Probes
 from pytest_smtpsec.target import Target
 
 SERVICES = ("smtp", "submission", "smtps")
+NEED_A_LOGIN = ("auth_after_tls", "relay_allowed_authenticated")
+"""Checks that skip where no user is given (they log in); elsewhere they could not check like the rest."""
 
 NO_STARTTLS_SKIPS = (
     {
@@ -68,11 +72,17 @@ MTA_DIFFERENCES: dict[tuple[str, str, str], tuple[str, str]] = {
 }
 
 
+def item_count(*targets: Target, checks: Iterable[str] = tuple(CHECKS)) -> int:
+    """How many built-in items the suite makes for ``targets``: each check once per service it applies to, or
+    once per host (only ``checks`` counted)."""
+    return sum(len(CHECKS[name].places(target)) for target in targets for name in checks)
+
+
 def verdict_table(target: Target) -> dict[str, str]:
     """``{"<service or host>::<check>": verdict}`` for the whole suite against one target."""
     probes = Probes(target)
     return {
-        f"{service.value if service else 'host'}::{check.name}": check.run(probes, service).verdict.value
+        f"{service.value if service else 'host'}::{check.name}": run_at(check, probes, service).verdict.value
         for check in CHECKS.values()
         for service in check.places(target)
     }

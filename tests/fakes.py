@@ -22,6 +22,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import TypeVar
 
 HOST = "127.0.0.1"
 USER = "alice"
@@ -33,6 +34,7 @@ MAX_CLIENTS = 256
 """Connections served at once; more are closed at accept (threads, and so memory, stay bounded)."""
 MAX_COMMANDS = 100
 MAX_LINE = 4096
+S = TypeVar("S", bound=socket.socket)
 
 
 class FakeServer(ABC):
@@ -76,7 +78,7 @@ class FakeServer(ABC):
 
     # -- for subclasses --------------------------------------------------------------------------
 
-    def track(self, sock: socket.socket) -> socket.socket:
+    def track(self, sock: S) -> S:
         """Register a socket (also a TLS-wrapped one) so that close() can cut it."""
         sock.settimeout(HOLD)
         with self._lock:
@@ -389,12 +391,12 @@ class SmtpFake(FakeServer):
             _, user, password = (_b64decode(response) + "\0\0").split("\0")[:3]
             return self._login(user, password), line if len(words) > 2 else response
         if mechanism == "LOGIN":
-            user = self._challenge(lines, "VXNlcm5hbWU6")
-            password = self._challenge(lines, "UGFzc3dvcmQ6") if user not in (None, "*") else None
-            if user in (None, "*") or password in (None, "*"):
+            name = self._challenge(lines, "VXNlcm5hbWU6")
+            secret = self._challenge(lines, "UGFzc3dvcmQ6") if name not in (None, "*") else None
+            if name in (None, "*") or secret in (None, "*"):
                 return False, ""
-            name = _b64decode(user or "")
-            return self._login(name, _b64decode(password or ""), any_password=self.behaviour.login_any_password), password or ""
+            login = self._login(_b64decode(name or ""), _b64decode(secret or ""), any_password=self.behaviour.login_any_password)
+            return login, secret or ""
         if mechanism == "CRAM-MD5":
             challenge = "<4711.1234@fake.invalid>"
             response = self._challenge(lines, base64.b64encode(challenge.encode()).decode())

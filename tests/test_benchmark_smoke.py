@@ -10,9 +10,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
+@pytest.mark.lab  # runs the suite against the reference sendmail
 def test_quick_benchmark_writes_the_table(tmp_path: Path) -> None:
     out = tmp_path / "performance.md"
     done = subprocess.run(

@@ -1,53 +1,55 @@
 """The docs cannot rot: generated parts match the code, every name they use exists, every check and
 option is documented, and their complete examples run against the reference sendmail.
 
-Generated parts sit between ``<!-- BEGIN GENERATED name -->`` and ``<!-- END GENERATED name -->``;
-``SMTPSEC_WRITE_DOCS=1 pytest tests/test_docs.py`` rewrites them (the failure screens are captured
-from the real reference sendmail, so that needs root, like the rest of the lab).
+This module only compares; the generator is ``tests/docgen.py`` (``scripts/gen-docs`` rewrites every
+generated part; the failure screens are captured from the real reference sendmail, so that needs root).
 """
 
 from __future__ import annotations
 
 import ast
-import json
-import os
 import re
 import shlex
-import subprocess
-import sys
 import tomllib
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, replace
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from lab_files import PORTS, paths_of
+from docgen import (
+    CHECK_PAGES,
+    DOCS,
+    HOST_SCENARIOS,
+    LAB_RUNS,
+    REGENERATE,
+    ROOT,
+    Caught,
+    caught_by,
+    generated,
+    host_capture,
+    masked,
+    normalise,
+    regions,
+    rel,
+    render_capture,
+    render_sessions,
+    run_check,
+    target_ports,
+)
 
-from pytest_smtpsec.checks import CHECKS, NetworkCheck, ServiceCheck
-from pytest_smtpsec.host import HOST_CHECKS, HostCheck, HostFacts, HostPaths, LocalRunner
+from pytest_smtpsec.checks import CHECKS, NetworkCheck
+from pytest_smtpsec.host import HOST_CHECKS, HostCheck
 from pytest_smtpsec.inventory import load_inventory
-from pytest_smtpsec.lab import PROFILES
 from pytest_smtpsec.lab.__main__ import main as lab_main
-from pytest_smtpsec.lab.layout import Layout
-from pytest_smtpsec.lab.pki import CA, self_signed_cert
+from pytest_smtpsec.lab.acceptance import lab_flags
 from pytest_smtpsec.lab.pool import LabPool, as_target
-from pytest_smtpsec.lab.prepare import prepare
-from pytest_smtpsec.probe import Probes
 from pytest_smtpsec.report import failure
 from pytest_smtpsec.settings import OPTIONS, PASSWORD_ENV
-from pytest_smtpsec.target import AuthPolicy, Role, Service, ServiceRole, Target
+from pytest_smtpsec.target import Role, Service, Target
 from pytest_smtpsec.verdict import CheckResult, Verdict, failed
 
-ROOT = Path(__file__).parent.parent
-DOCS = ROOT / "docs"
-CHECK_PAGES = DOCS / "checks"
-EXAMPLES = ROOT / "examples"
-MATRIX = DOCS / "detection-matrix.md"
-WRITE = bool(os.environ.get("SMTPSEC_WRITE_DOCS"))
-REGENERATE = "SMTPSEC_WRITE_DOCS=1 pytest tests/test_docs.py"
-IS_ROOT = os.geteuid() == 0
-needs_root = pytest.mark.skipif(not IS_ROOT, reason="the reference sendmail needs root")
 ALL_CHECKS: dict[str, NetworkCheck | HostCheck] = {**CHECKS, **HOST_CHECKS}
+NO_LAB = "scripts/gen-docs --no-lab"
 
 
 def texts() -> dict[Path, str]:
@@ -56,264 +58,15 @@ def texts() -> dict[Path, str]:
     return {p: p.read_text() for p in sorted(files) if "__pycache__" not in p.parts}
 
 
-def rel(path: Path) -> str:
-    return str(path.relative_to(ROOT))
-
-
 # -- generated regions -----------------------------------------------------------------------------
-
-REGION = re.compile(r"(<!-- BEGIN GENERATED (?P<name>[\w-]+) -->\n)(?P<body>.*?)(<!-- END GENERATED (?P=name) -->)", re.S)
-
-
-def regions(text: str) -> dict[str, str]:
-    return {m["name"]: m["body"] for m in REGION.finditer(text)}
-
-
-def with_region(text: str, name: str, body: str) -> str:
-    def put(m: re.Match[str]) -> str:
-        return m[1] + body + m[4] if m["name"] == name else m[0]
-
-    return REGION.sub(put, text)
-
-
-def check_or_write(path: Path, name: str, body: str) -> None:
-    """Assert that ``path``'s region ``name`` reads ``body``; in write mode, make it so first."""
-    text = path.read_text()
-    assert name in regions(text), f"{rel(path)} has no region {name!r}: add <!-- BEGIN GENERATED {name} --> ... END"
-    if WRITE:
-        path.write_text(with_region(text, name, body))
-        text = path.read_text()
-    assert regions(text)[name] == body, f"{rel(path)}: generated region {name!r} is stale; run {REGENERATE}"
-
-
-def where(check: NetworkCheck) -> str:
-    if not isinstance(check, ServiceCheck):
-        return "the host as a whole: one test per host"
-    ports = ", ".join(f"{s.value} ({s.default_port})" for s in check.services) + ": one test per service"
-    if tuple(check.service_roles) != tuple(ServiceRole):
-        ports += " used for " + " or ".join(f"`{r.value}`" for r in check.service_roles)
-    return ports
-
-
-# -- the detection matrix, read from its generated page ---------------------------------------------
-
-
-@dataclass(frozen=True)
-class Caught:
-    scenario: str
-    item: str  # "<service or host>::<check>"
-    verdict: str  # "fail" or "warn"
-
-    @property
-    def check(self) -> str:
-        return self.item.split("::")[1]
-
-    @property
-    def service(self) -> str:
-        return self.item.split("::")[0]
-
-
-def _mixed(lab: LabPool, tmp: Path) -> Target:
-    secure, wrong = as_target(lab("secure")), as_target(lab("wrong-hostname"))
-    both = tmp / "both-cas.pem"
-    both.write_bytes(secure.ca_file.read_bytes() + wrong.ca_file.read_bytes())  # type: ignore[union-attr]
-    return replace(secure, ports=replace(secure.ports, smtps=wrong.ports.smtps), ca_file=both, credentials=None)
-
-
-SCENARIOS: dict[str, Callable[[LabPool, Path], Target]] = {
-    **{name: lambda lab, tmp, name=name: as_target(lab(name)) for name in PROFILES},  # type: ignore[misc]
-    "no-mail host, sendmail listening": lambda lab, tmp: replace(as_target(lab("secure")), role=Role.NO_MAIL),
-    "mixed certificates (smtps from wrong-hostname)": _mixed,
-}
-"""The matrix's scenarios a page can show a capture of (as tests/test_detection_matrix.py builds them)."""
-SERVICE_ORDER = ["submission", "smtps", "smtp", "host"]
-"""Which service's screen a page shows when several fail alike: the note's port 587 first."""
-
-
-def caught() -> list[Caught]:
-    """Every FAIL and warn cell of docs/detection-matrix.md, in column order."""
-    first_table = MATRIX.read_text().split("\n## ")[0]  # the sendmail grid; the server axis follows it
-    rows = [[c.strip() for c in line.strip().strip("|").split("|")] for line in first_table.splitlines() if line.startswith("| ")]
-    header, body = rows[0], rows[1:]
-    cells = [
-        Caught(scenario, row[0].strip("`"), {"**FAIL**": "fail", "warn": "warn"}[value])
-        for column, scenario in enumerate(header[1:], start=1)
-        for row in body
-        if (value := row[column]) in ("**FAIL**", "warn")
-    ]
-    return cells
-
-
-def caught_by(check: str) -> list[Caught]:
-    """The scenarios that trip ``check``, one cell each: its failures, or its warnings if it never fails."""
-    cells = [c for c in caught() if c.check == check and c.scenario in SCENARIOS]
-    verdict = "fail" if any(c.verdict == "fail" for c in cells) else "warn"
-    mine = [c for c in cells if c.verdict == verdict]
-    return [
-        min((c for c in mine if c.scenario == s), key=lambda c: SERVICE_ORDER.index(c.service))
-        for s in dict.fromkeys(c.scenario for c in mine)
-    ]
-
-
-def trips(check: str) -> str:
-    return ", ".join(link_scenario(c.scenario) + (" (warns)" if c.verdict == "warn" else "") for c in caught_by(check))
-
-
-def link_scenario(scenario: str) -> str:
-    return f"`{scenario}`" if scenario in PROFILES else scenario
-
-
-# -- renderers -------------------------------------------------------------------------------------
-
-
-def services_of(check: NetworkCheck) -> list[str]:
-    return [s.value for s in check.services] if isinstance(check, ServiceCheck) else []
-
-
-def render_summary(check: NetworkCheck) -> str:
-    services = services_of(check) or ["host"]
-    ids = ", ".join(f"`smtpsec::{s}::{check.name}`" if s != "host" else f"`smtpsec::{check.name}`" for s in services)
-    kind = "hardening, beside the note: reported apart from the note's own rules" if check.hardening else "the note's own rule"
-    caught_on = (
-        trips(check.name) + " ([detection matrix](../detection-matrix.md))"
-        if caught_by(check.name)
-        else "no profile of the reference sendmail (see [What a failure looks like](#what-a-failure-looks-like))"
-    )
-    return "\n".join(
-        [
-            f"# {check.name}",
-            "",
-            f"**{check.title}**",
-            "",
-            "| | |",
-            "|---|---|",
-            f"| Runs on | {where(check)} |",
-            f"| Host roles | {', '.join(r.value for r in check.roles)} |",
-            f"| Area | {check.area.value} |",
-            f"| Kind | {kind} |",
-            f"| Test ids | {ids} |",
-            f"| Marker | `@pytest.mark.{check.name}` |",
-            f"| Caught on the reference sendmail by | {caught_on} |",
-            "",
-            f"**Expected:** {check.expected}",
-            "",
-            f"**The note:** {check.note}",
-            "",
-            "**Fix**, as the failure screen prints it:",
-            "",
-            "```",
-            check.fix.render(),
-            "```",
-            "",
-        ]
-    )
-
-
-def render_host_summary(check: HostCheck) -> str:
-    return "\n".join(
-        [
-            f"# {check.name}",
-            "",
-            f"**{check.title}**",
-            "",
-            "| | |",
-            "|---|---|",
-            "| Runs on | the mail server's own host, read locally or over ssh (`--smtpsec-host-config`): one test per run |",
-            "| Kind | host check: the note's steps on the server itself |",
-            f"| Test id | `smtpsec::config::{check.name}` |",
-            f"| Marker | `@pytest.mark.{check.name}` (needs `--smtpsec-host-config`) |",
-            "| Caught on the reference sendmail by | a copy of the `secure` profile's files, broken as shown below |",
-            "",
-            f"**Expected:** {check.expected}",
-            "",
-            f"**The note:** {check.note}",
-            "",
-            "**Fix**, as the failure screen prints it:",
-            "",
-            "```",
-            check.fix.render(),
-            "```",
-            "",
-        ]
-    )
-
-
-def render_host_index() -> str:
-    lines = ["| Host check | What it proves |", "|---|---|"]
-    lines += [f"| [`{c.name}`]({c.name}.md) | {c.title} |" for c in HOST_CHECKS.values()]
-    return "\n".join(lines) + "\n"
-
-
-def render_check_index() -> str:
-    lines = ["| Check | What it proves | Runs on | Caught on the reference sendmail by |", "|---|---|---|---|"]
-    for check in CHECKS.values():
-        runs = ", ".join(services_of(check)) or "host"
-        if check.roles == (Role.NO_MAIL,):
-            runs += " (no-mail hosts)"
-        by = trips(check.name) or "–"
-        title = check.title.replace(" (hardening)", "") + (" *(hardening)*" if check.hardening else "")
-        lines.append(f"| [`{check.name}`]({check.name}.md) | {title} | {runs} | {by} |")
-    return "\n".join(lines) + "\n"
-
-
-def render_options() -> str:
-    lines = [
-        "| Option | ini key | Inventory key (per host) | What it does |",
-        "|---|---|---|---|",
-        "| `--smtpsec` | `smtpsec` (true/false) | – | run the built-in acceptance suite against the configured hosts (default off) |",
-    ]
-    for option in OPTIONS:
-        per_host = f"`{option.per_host}`" if option.per_host else "–"
-        lines.append(f"| `{option.flag}` {option.metavar} | `{option.key}` | {per_host} | {option.help} |")
-    return "\n".join(lines) + "\n"
-
-
-def render_markers() -> str:
-    lines = ["| Marker | Runs the check | Once per |", "|---|---|---|"]
-    for check in CHECKS.values():
-        per = ", ".join(services_of(check)) or "host"
-        lines.append(f"| `@pytest.mark.{check.name}` | [{check.title}](checks/{check.name}.md) | {per} |")
-    for host_check in HOST_CHECKS.values():
-        lines.append(f"| `@pytest.mark.{host_check.name}` | [{host_check.title}](checks/{host_check.name}.md) | run (host check) |")
-    return "\n".join(lines) + "\n"
-
-
-def render_roles() -> str:
-    lines = ["| Role | Must offer | Checks that run |", "|---|---|---|"]
-    for role in Role:
-        offers = ", ".join(f"{s.value} ({s.default_port})" for s in role.services) or "nothing on 25, 465, 587"
-        checks = [c for c in CHECKS.values() if c.places(Target(host="mail.example.org", role=role))]
-        listed = ", ".join(f"[`{c.name}`](checks/{c.name}.md)" for c in checks)
-        lines.append(f"| `{role.value}` | {offers} | {len(checks)}: {listed} |")
-    return "\n".join(lines) + "\n"
-
-
-def render_file(path: Path) -> str:
-    return f"[`{rel(path)}`](../../{rel(path)}):\n\n```yaml\n{path.read_text()}```\n"
-
-
-def generated() -> dict[tuple[Path, str], Callable[[], str]]:
-    """Every generated region (except the captured failure screens) and what renders it."""
-    found: dict[tuple[Path, str], Callable[[], str]] = {
-        (CHECK_PAGES / "index.md", "checks"): render_check_index,
-        (CHECK_PAGES / "index.md", "host-checks"): render_host_index,
-        (DOCS / "configuration.md", "options"): render_options,
-        (DOCS / "configuration.md", "markers"): render_markers,
-        (DOCS / "configuration.md", "roles"): render_roles,
-    }
-    for name in ("github-actions", "gitlab-ci"):
-        found[(DOCS / "guides" / "ci-gating.md", name)] = lambda name=name: render_file(EXAMPLES / "ci" / f"{name}.yml")  # type: ignore[misc]
-    for check in CHECKS.values():
-        found[(CHECK_PAGES / f"{check.name}.md", "summary")] = lambda check=check: render_summary(check)  # type: ignore[misc]
-    for host_check in HOST_CHECKS.values():
-        found[(CHECK_PAGES / f"{host_check.name}.md", "summary")] = lambda c=host_check: render_host_summary(c)  # type: ignore[misc]
-    return found
 
 
 @pytest.mark.parametrize(("path", "name"), list(generated()), ids=lambda v: rel(v) if isinstance(v, Path) else v)
 def test_generated_parts_are_current(path: Path, name: str) -> None:
     assert path.is_file(), f"{rel(path)} is missing"
-    check_or_write(path, name, generated()[(path, name)]())
+    shown = regions(path.read_text())
+    assert name in shown, f"{rel(path)} has no region {name!r}: add <!-- BEGIN GENERATED {name} --> ... END"
+    assert shown[name] == generated()[(path, name)](), f"{rel(path)}: generated region {name!r} is stale; run {NO_LAB}"
 
 
 # -- completeness ----------------------------------------------------------------------------------
@@ -390,6 +143,9 @@ def test_every_fixture_and_marker_is_in_the_configuration_reference(registered: 
 # -- every name the docs use exists ----------------------------------------------------------------
 
 BUILTIN_MARKERS = {"parametrize", "skip", "skipif", "xfail", "usefixtures", "filterwarnings", "xdist_group"}
+PYTEST_INI = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["pytest"]["ini_options"]
+PROJECT_MARKERS = {m.split(":")[0] for m in PYTEST_INI["markers"]}
+"""Markers of this project's own suite (the `lab` tier), which docs/testing.md names."""
 SMTPSEC_KWARGS = {
     "host": None,
     "role": {*(r.value for r in Role), "host-config"},
@@ -419,7 +175,7 @@ def _marker_expressions(text: str) -> Iterator[str]:
 
 
 def test_docs_name_only_markers_that_exist(registered: Help) -> None:
-    known = registered.markers | BUILTIN_MARKERS
+    known = registered.markers | BUILTIN_MARKERS | PROJECT_MARKERS
     bad = []
     for path, text in texts().items():
         for name in re.findall(r"pytest\.mark\.(\w+)", text):
@@ -569,20 +325,7 @@ def runnable_pages() -> list[Path]:
     return [p for p in doc_pages() if any(s.title and s.lang == "python" for s in snippets(p))]
 
 
-def lab_flags(target: Target) -> list[str]:
-    """Command-line flags that point the plugin at a lab target (they override any ini key)."""
-    assert target.credentials is not None
-    ports = [f"--smtpsec-{s.value}-port={target.ports.of(s) or 'off'}" for s in Service]
-    return [
-        f"--smtpsec-host={target.host}",
-        f"--smtpsec-tls-name={target.tls_name}",
-        f"--smtpsec-ca-file={target.ca_file}",
-        f"--smtpsec-user={target.credentials.user}",
-        *ports,
-    ]
-
-
-@needs_root
+@pytest.mark.lab
 @pytest.mark.parametrize("page", runnable_pages(), ids=rel)
 def test_complete_examples_in_the_docs_pass_against_the_reference_sendmail(
     page: Path, lab: LabPool, pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
@@ -595,11 +338,10 @@ def test_complete_examples_in_the_docs_pass_against_the_reference_sendmail(
             and not (snippet.lang == "toml" and snippet.title != "pyproject.toml")
         ):
             pytester.path.joinpath(snippet.title).write_text(snippet.body)
-    target = as_target(lab("secure"))
-    assert target.credentials is not None
-    monkeypatch.setenv(PASSWORD_ENV, target.credentials.password)
+    secure = lab("secure")
+    monkeypatch.setenv(PASSWORD_ENV, secure.password)
     result = pytester.runpytest_inprocess(
-        *lab_flags(target), "--strict-config", "--strict-markers", "-p", "no:cacheprovider", "-p", "no:benchmark"
+        *lab_flags(secure), "--strict-config", "--strict-markers", "-p", "no:cacheprovider", "-p", "no:benchmark"
     )
     outcomes = result.parseoutcomes()
     assert result.ret == 0 and outcomes.get("passed", 0) > 0, result.stdout.str()
@@ -608,82 +350,29 @@ def test_complete_examples_in_the_docs_pass_against_the_reference_sendmail(
 # -- failure screens captured from the reference sendmail ------------------------------------------
 
 
-def normalise(text: str, ports: dict[str, int | None], ca_file: Path | str | None = None) -> str:
-    """Lab ports become the standard ones and temporary paths fixed ones, so pages do not churn."""
-    for service, port in ports.items():
-        if port:
-            text = re.sub(rf"(?:(?<=[:\"])|(?<=port )){port}\b", str(Service(service).default_port), text)
-    if ca_file is not None:
-        text = text.replace(str(ca_file), f"/tmp/lab/{Path(ca_file).name}")
-    text = re.sub(r"/tmp/smtpsec-lab-\w+", "/tmp/smtpsec-lab", text)
-    return re.sub(r"\S*/pytest_smtpsec/", ".../pytest_smtpsec/", text)
-
-
-def target_ports(target: Target) -> dict[str, int | None]:
-    return {s.value: target.ports.of(s) for s in Service}
-
-
-def run_check(lab: LabPool, tmp: Path, spec: Caught, policy: AuthPolicy = AuthPolicy.ENFORCE) -> tuple[Target, CheckResult]:
-    target = replace(SCENARIOS[spec.scenario](lab, tmp), name="mail.test", auth_policy=policy)
-    service = None if spec.service == "host" else Service(spec.service)
-    return target, CHECKS[spec.check].run(Probes(target), service)
-
-
-def render_capture(spec: Caught, target: Target, result: CheckResult) -> str:
-    check = CHECKS[spec.check]
-    where = f"service {spec.service}" if spec.service != "host" else "the host as a whole"
-    item = f"smtpsec::{spec.service}::{check.name}" if spec.service != "host" else f"smtpsec::{check.name}"
-    return "\n".join(
-        [
-            f"Captured from the reference sendmail, scenario {link_scenario(spec.scenario)}, {where} "
-            "(lab ports shown as 25/587/465, the lab's CA file as /tmp/lab):",
-            "",
-            "```text",
-            f" {item} ".center(80, "_"),
-            normalise(failure.render(check, result), target_ports(target), target.ca_file),
-            "```",
-            "",
-        ]
-    )
-
-
-def lab_run(profile: str, args: list[str]) -> str:
-    """Run ``python -m pytest_smtpsec.lab run`` as the docs show it, and make its output stable."""
-    proc = subprocess.run(
-        [sys.executable, "-m", "pytest_smtpsec.lab", "run", "--profile", profile, "--", *args],
-        capture_output=True, text=True, timeout=120, check=False, cwd="/tmp",
-    )  # fmt: skip
-    out = proc.stdout + proc.stderr
-    target = json.loads(out.splitlines()[0].split(": ", 1)[1])
-    out = normalise(out.replace(target["password"], "********"), target["ports"])
-    out = re.sub(r" in \d+\.\d+s\b", " in 3.21s", out)  # timing varies; keep the line
-    return f"```text\n$ python -m pytest_smtpsec.lab run --profile {profile} -- {' '.join(args)}\n{out.rstrip()}\n```\n"
-
-
 FINGERPRINT = re.compile(r"^\S+ on .*: (?:INSECURE|WARNING|COULD NOT CHECK)$|^  - .*$", re.M)
 
 
-def masked(lines: list[str] | set[str]) -> set[str]:
-    """Digits and hex strings (dates, ports, key fingerprints) masked: they change from run to run."""
-    return {re.sub(r"\d+", "#", re.sub(r"\b[0-9a-f:]{8,}\b", "#", line)) for line in lines}
+def masked_set(lines: list[str]) -> set[str]:
+    return {masked(line) for line in lines}
 
 
 def fingerprint(text: str) -> set[str]:
     """The headlines and findings of failure screens, digits masked (dates and serials change per run)."""
-    return masked(FINGERPRINT.findall(text))
+    return masked_set(FINGERPRINT.findall(text))
 
 
 def warning_lines(check: NetworkCheck, target: Target, result: CheckResult) -> set[str]:
     """What the warnings summary says for a WARN, without the line's prefix."""
     where = f"{target.name} {result.service.value}" if result.service else target.name
-    return masked([f"{check.name} on {where}: {result.outcome.reason}"])
+    return masked_set([f"{check.name} on {where}: {result.outcome.reason}"])
 
 
 def shown_warnings(text: str) -> set[str]:
-    return masked([line.split("SmtpsecWarning: ", 1)[1] for line in text.splitlines() if "SmtpsecWarning: " in line])
+    return masked_set([line.split("SmtpsecWarning: ", 1)[1] for line in text.splitlines() if "SmtpsecWarning: " in line])
 
 
-@needs_root
+@pytest.mark.lab
 @pytest.mark.parametrize("check", [c for c in CHECKS if caught_by(c)])
 def test_failure_screens_are_the_reference_sendmails(check: str, lab: LabPool, tmp_path: Path) -> None:
     """Each check page shows what the real sendmail gives: the failure screen, or the run's warnings."""
@@ -691,15 +380,10 @@ def test_failure_screens_are_the_reference_sendmails(check: str, lab: LabPool, t
     target, result = run_check(lab, tmp_path, spec)
     assert result.verdict.value == spec.verdict, result.outcome.reason
     page = CHECK_PAGES / f"{check}.md"
+    shown = regions(page.read_text()).get("failure", "")
     if spec.verdict == "fail":
-        if WRITE:
-            check_or_write(page, "failure", render_capture(spec, target, result))
-        shown = regions(page.read_text()).get("failure", "")
         assert fingerprint(render_capture(spec, target, result)) == fingerprint(shown), f"{rel(page)} is stale; run {REGENERATE}"
     else:
-        if WRITE:
-            check_or_write(page, "failure", lab_run(spec.scenario, ["-q", "-k", check]))
-        shown = regions(page.read_text()).get("failure", "")
         assert warning_lines(CHECKS[check], target, result) <= shown_warnings(shown), f"{rel(page)} is stale; run {REGENERATE}"
 
 
@@ -710,28 +394,15 @@ def test_failure_screens_quote_the_current_registry() -> None:
         if shown is None or "INSECURE" not in shown:
             continue
         stub = CheckResult(check.name, "mail.test", None, "mail.test", failed(["stub"]))
-        fixed = failure.render(check, stub).split("\n", 2)[2]  # type: ignore[arg-type]
+        fixed = failure.render(check, stub).split("\n", 2)[2]
         assert fixed in shown, f"docs/checks/{check.name}.md: the captured screen is stale; run {REGENERATE}"
 
 
-LAB_RUNS: dict[tuple[Path, str], tuple[str, list[str], AuthPolicy]] = {
-    (DOCS / "quickstart.md", "failure"): ("cleartext-auth", ["-q"], AuthPolicy.ENFORCE),
-    (DOCS / "guides" / "migrate-to-enforced-tls.md", "migrate"): (
-        "cleartext-auth",
-        ["-q", "--smtpsec-auth-policy=migrate"],
-        AuthPolicy.MIGRATE,
-    ),
-}
-"""Whole runs of ``python -m pytest_smtpsec.lab run --profile P -- ARGS`` shown in the docs."""
-
-
-@needs_root
+@pytest.mark.lab
 @pytest.mark.parametrize(("path", "name"), list(LAB_RUNS), ids=lambda v: rel(v) if isinstance(v, Path) else v)
 def test_whole_runs_shown_in_the_docs_are_current(path: Path, name: str, lab: LabPool, tmp_path: Path) -> None:
     """The run's findings (or warnings) are those the check gives the same profile now."""
-    profile, args, policy = LAB_RUNS[(path, name)]
-    if WRITE:
-        check_or_write(path, name, lab_run(profile, args))
+    profile, _, policy = LAB_RUNS[(path, name)]
     shown = regions(path.read_text())[name]
     for service in ("smtp", "submission"):
         spec = Caught(profile, f"{service}::requires_starttls_before_auth", "fail")
@@ -744,118 +415,26 @@ def test_whole_runs_shown_in_the_docs_are_current(path: Path, name: str, lab: La
             assert fingerprint(fresh) <= fingerprint(shown), f"{rel(path)} is stale; run {REGENERATE}"
 
 
-def render_sessions(target: Target) -> str:
-    """Every probe session against the secure reference sendmail, as the transcripts record them."""
-    probes = Probes(replace(target, name="mail.test"))
-    parts = []
-    for service in Service:
-        for number, session in enumerate(probes.sessions(service), 1):
-            what = {"main": "the main session", "extra": "the extra session", "logins": "wrong logins"}[session.kind.value]
-            transcript = normalise(session.transcript, target_ports(target))
-            heading = f"**{service.value}** (port {service.default_port}), connection {number}: {what}"
-            parts += [heading, "", "```text", transcript.rstrip(), "```", ""]
-    return "\n".join(parts)
-
-
-@needs_root
+@pytest.mark.lab
 def test_the_probe_sessions_shown_are_current(lab: LabPool) -> None:
     """docs/probing.md shows the real dialogue with the secure reference sendmail, line by line."""
-    check_or_write(DOCS / "probing.md", "sessions", render_sessions(as_target(lab("secure"))))
+    shown = regions((DOCS / "probing.md").read_text())["sessions"]
+    assert shown == render_sessions(as_target(lab("secure"))), f"docs/probing.md is stale; run {REGENERATE}"
 
 
 # -- host checks: failure screens from the reference sendmail's files, broken one way each ----------
-
-
-def _without_p(state: Path) -> HostPaths:
-    layout = Layout(state)
-    layout.mc.write_text(layout.mc.read_text().replace("define(`confAUTH_OPTIONS', `A p')dnl", "define(`confAUTH_OPTIONS', `A')dnl"))
-    layout.cf.write_text(subprocess.run(["m4", str(layout.mc)], capture_output=True, text=True, check=True, timeout=60).stdout)
-    return paths_of(state)
-
-
-def _mc_edited_later(state: Path) -> HostPaths:
-    layout = Layout(state)
-    later = layout.cf.stat().st_mtime + 120
-    os.utime(layout.mc, (later, later))
-    return paths_of(state)
-
-
-def _world_readable_key(state: Path) -> HostPaths:
-    Layout(state).server_key.chmod(0o644)
-    return paths_of(state)
-
-
-def _key_of_another_pair(state: Path) -> HostPaths:
-    key = Layout(state).client_key
-    key.chmod(0o600)
-    key.write_bytes(self_signed_cert("other.test").private_key_pem.bytes())
-    key.chmod(0o400)
-    return paths_of(state)
-
-
-def _ca_file_of_another_ca(state: Path) -> HostPaths:
-    cacert = Layout(state).cacert
-    cacert.chmod(0o644)
-    cacert.write_bytes(CA("Another Vendor CA").cert_pem.bytes())
-    cacert.chmod(0o444)
-    return paths_of(state)
-
-
-def _saslauthd_down(state: Path) -> HostPaths:
-    conf = state / "Sendmail.conf"
-    conf.write_text(f"pwcheck_method: saslauthd\nsaslauthd_path: {state}/saslauthd/mux\nmech_list: PLAIN LOGIN\n")
-    return paths_of(state, sasl_conf=str(conf))
-
-
-def _sendmail_without_starttls(state: Path) -> HostPaths:
-    binary = state / "sendmail"
-    binary.write_text('#!/bin/sh\necho "Version 8.13.8"\necho " Compiled with: DNSMAP LDAPMAP LOG MILTER NEWDB PIPELINING SASLv2"\necho\n')
-    binary.chmod(0o755)
-    return paths_of(state, sendmail=str(binary))
-
-
-HOST_SCENARIOS: dict[str, tuple[str, Callable[[Path], HostPaths]]] = {
-    "sendmail_has_starttls_and_sasl": ("a sendmail binary built without STARTTLS", _sendmail_without_starttls),
-    "sendmail_cf_options": ("`confAUTH_OPTIONS` `A` (no `p`) in sendmail.mc, and sendmail.cf rebuilt from it", _without_p),
-    "sendmail_cf_rebuilt": ("sendmail.mc edited after sendmail.cf was built", _mc_edited_later),
-    "key_files_protected": ("the server key made mode 0644", _world_readable_key),
-    "key_matches_certificate": ("the client key replaced by the key of another pair", _key_of_another_pair),
-    "ca_file_has_issuer": ("cacert.pem replaced by the certificate of another CA", _ca_file_of_another_ca),
-    "saslauthd_running": ("a Sendmail.conf with `pwcheck_method: saslauthd` and no saslauthd running", _saslauthd_down),
-}
-"""How each host check's page shows it failing: the secure profile's files, broken in one way."""
-
-
-def render_host_capture(name: str, state: Path, result: CheckResult) -> str:
-    text = failure.render(HOST_CHECKS[name], result).replace(str(state), "/tmp/lab")  # type: ignore[arg-type]
-    return "\n".join(
-        [
-            f"Captured from the reference sendmail's files (profile `secure`) with {HOST_SCENARIOS[name][0]} "
-            "(the lab's directory shown as /tmp/lab):",
-            "",
-            "```text",
-            f" smtpsec::config::{name} ".center(80, "_"),
-            text,
-            "```",
-            "",
-        ]
-    )
 
 
 def test_every_host_check_has_a_failure_scenario() -> None:
     assert set(HOST_SCENARIOS) == set(HOST_CHECKS)
 
 
-@needs_root
+@pytest.mark.lab
 @pytest.mark.parametrize("name", list(HOST_CHECKS))
 def test_host_check_failure_screens_are_current(name: str, tmp_path: Path) -> None:
     state = tmp_path / "state"
     state.mkdir(mode=0o700)
-    prepare(PROFILES["secure"], Layout(state), "127.0.0.1", PORTS)
-    result = HOST_CHECKS[name].run(HostFacts(LocalRunner(), HOST_SCENARIOS[name][1](state)))
+    result, fresh = host_capture(name, state)
     assert result.verdict is Verdict.FAIL, result.outcome.reason
     page = CHECK_PAGES / f"{name}.md"
-    fresh = render_host_capture(name, state, result)
-    if WRITE:
-        check_or_write(page, "failure", fresh)
     assert fingerprint(fresh) == fingerprint(regions(page.read_text()).get("failure", "")), f"{rel(page)} is stale; run {REGENERATE}"

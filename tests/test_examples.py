@@ -20,18 +20,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from expected_verdicts import item_count
 
-from pytest_smtpsec.checks import CHECKS
 from pytest_smtpsec.inventory import load_inventory
-from pytest_smtpsec.lab import PROFILES
+from pytest_smtpsec.lab import PROFILES, LabTarget
+from pytest_smtpsec.lab.acceptance import lab_flags
 from pytest_smtpsec.lab.pool import LabPool, as_target
 from pytest_smtpsec.settings import OPTIONS, PASSWORD_ENV
 from pytest_smtpsec.target import Role, Service, Target
 
 EXAMPLES = Path(__file__).parent.parent / "examples"
 MAIL_PORTS = (25, 465, 587)
-
-needs_root = pytest.mark.skipif(os.geteuid() != 0, reason="the reference sendmail needs root")
 
 
 def quiet_loopback() -> str:
@@ -49,22 +48,6 @@ def _listening(address: str, port: int) -> bool:
         return sock.connect_ex((address, port)) == 0
 
 
-def lab_flags(target: Target) -> list[str]:
-    """The options that point the plugin at a lab target; the password goes in the environment."""
-    assert target.credentials is not None
-    return [
-        f"--smtpsec-host={target.host}",
-        f"--smtpsec-tls-name={target.tls_name}",
-        f"--smtpsec-ca-file={target.ca_file}",
-        f"--smtpsec-user={target.credentials.user}",
-        *(f"--smtpsec-{s.value}-port={target.ports.of(s) or 'off'}" for s in Service),
-    ]
-
-
-def built_in_items(target: Target) -> int:
-    return sum(len(check.places(target)) for check in CHECKS.values())
-
-
 def copy_example(name: str, pytester: pytest.Pytester) -> Path:
     shutil.copytree(EXAMPLES / name, pytester.path, dirs_exist_ok=True, ignore=shutil.ignore_patterns("__pycache__"))
     return pytester.path
@@ -73,28 +56,27 @@ def copy_example(name: str, pytester: pytest.Pytester) -> Path:
 # -- examples/single-server ------------------------------------------------------------------------
 
 
-def run_single_server(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, target: Target) -> pytest.RunResult:
+def run_single_server(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, target: LabTarget) -> pytest.RunResult:
     copy_example("single-server", pytester)
-    assert target.credentials is not None
-    monkeypatch.setenv(PASSWORD_ENV, target.credentials.password)
+    monkeypatch.setenv(PASSWORD_ENV, target.password)
     return pytester.runpytest_inprocess(
         *lab_flags(target), "-o", f"webmail_host={quiet_loopback()}", "--strict-config", "-p", "no:cacheprovider", "-p", "no:benchmark"
     )
 
 
-@needs_root
+@pytest.mark.lab
 def test_single_server_passes_against_the_secure_reference(
     lab: LabPool, pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    target = as_target(lab("secure"))
-    result = run_single_server(pytester, monkeypatch, target)
+    secure = lab("secure")
+    result = run_single_server(pytester, monkeypatch, secure)
     own = 2 + 1 + 1  # no_password_before_tls on 25 and 587, submission after TLS, webmail
-    result.assert_outcomes(passed=built_in_items(target) + own)
+    result.assert_outcomes(passed=item_count(as_target(secure)) + own)
 
 
-@needs_root
+@pytest.mark.lab
 def test_single_servers_own_tests_catch_cleartext_auth(lab: LabPool, pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
-    result = run_single_server(pytester, monkeypatch, as_target(lab("cleartext-auth")))
+    result = run_single_server(pytester, monkeypatch, lab("cleartext-auth"))
     failed = {line.split()[1] for line in result.stdout.lines if line.startswith("FAILED ")}
     assert failed == {
         "test_submission.py::test_no_password_before_tls[smtp]",
@@ -162,7 +144,7 @@ def test_the_site_inventory_is_valid_as_written(monkeypatch: pytest.MonkeyPatch)
     assert roles.count(Role.NO_MAIL) >= 8
 
 
-@needs_root
+@pytest.mark.lab
 def test_site_passes_with_its_mail_servers_on_the_reference(
     lab: LabPool, pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -170,10 +152,10 @@ def test_site_passes_with_its_mail_servers_on_the_reference(
     hosts = load_inventory(pytester.path / "department.toml")
     own = len(hosts) + 1  # the role policy once per host; the smtps banner on the one host with 465
     # mx offers TLS on port 25 only, so same_certificate_everywhere has nothing to compare there
-    result.assert_outcomes(passed=sum(built_in_items(h) for h in hosts) + own - 1, skipped=1)
+    result.assert_outcomes(passed=sum(item_count(h) for h in hosts) + own - 1, skipped=1)
 
 
-@needs_root
+@pytest.mark.lab
 def test_site_selects_the_quiet_hosts_by_role(lab: LabPool, pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
     result = run_site(pytester, monkeypatch, lab, "-m", "smtpsec(role='no-mail')", "-v")
     quiet = [h for h in load_inventory(pytester.path / "department.toml") if h.role is Role.NO_MAIL]
@@ -181,7 +163,7 @@ def test_site_selects_the_quiet_hosts_by_role(lab: LabPool, pytester: pytest.Pyt
     assert all(h.name in result.stdout.str() or h.name.replace(".", "::") in result.stdout.str() for h in quiet)
 
 
-@needs_root
+@pytest.mark.lab
 def test_site_catches_a_workstation_that_listens(lab: LabPool, pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
     result = run_site(pytester, monkeypatch, lab, "-m", "smtpsec(role='no-mail')", listening="ws-03.dept.example.org")
     failed = [line.split()[1] for line in result.stdout.lines if line.startswith("FAILED ")]
@@ -267,7 +249,7 @@ def test_ci_files_name_scripts_profiles_and_options_that_exist(path: Path) -> No
     assert gates == 2, "the self-test runs lab-gate.sh on a secure and a broken profile"
 
 
-@needs_root
+@pytest.mark.lab
 def test_lab_gate_passes_on_secure_and_catches_a_broken_profile(lab: LabPool, pytester: pytest.Pytester) -> None:
     """The script the CI files call, run as they call it, on the single-server example."""
     project = copy_example("single-server", pytester)

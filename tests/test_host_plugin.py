@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from pytest_smtpsec.lab.acceptance import suite_command
+from pytest_smtpsec.host import HOST_CHECKS
+from pytest_smtpsec.lab.acceptance import lab_flags
 from pytest_smtpsec.lab.pool import LabPool
 
 
@@ -22,16 +23,7 @@ def _host_args(state: Path) -> list[str]:
 
 def test_host_checks_join_the_built_in_suite(pytester: pytest.Pytester, secure_files: Path) -> None:
     result = pytester.runpytest("--smtpsec", *_host_args(secure_files), "-v", "-k", "not saslauthd")
-    result.stdout.fnmatch_lines(
-        [
-            "smtpsec::config::sendmail_has_starttls_and_sasl PASSED*",
-            "smtpsec::config::sendmail_cf_options PASSED*",
-            "smtpsec::config::sendmail_cf_rebuilt PASSED*",
-            "smtpsec::config::key_files_protected PASSED*",
-            "smtpsec::config::key_matches_certificate PASSED*",
-            "smtpsec::config::ca_file_has_issuer PASSED*",
-        ]
-    )
+    result.stdout.fnmatch_lines([f"smtpsec::config::{name} PASSED*" for name in HOST_CHECKS if name != "saslauthd_running"])
     result.stdout.no_fnmatch_line("*smtpsec::smtp::*")  # no --smtpsec-host: no network checks
     assert result.ret == pytest.ExitCode.OK
 
@@ -101,6 +93,6 @@ def test_host_and_network_markers_on_one_test_both_count(
             pass
         """
     )
-    result = pytester.runpytest(*suite_command(secure)[4:], "--smtpsec-host-config=local", f"--smtpsec-sendmail-cf={broken}", "-k", "smtp]")
+    result = pytester.runpytest(*lab_flags(secure), "--smtpsec-host-config=local", f"--smtpsec-sendmail-cf={broken}", "-k", "smtp]")
     result.assert_outcomes(failed=1)  # the network check passes; the host check's failure must not be lost
     result.stdout.fnmatch_lines(["key_files_protected on local*INSECURE*"])

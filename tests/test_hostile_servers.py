@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import pytest
 from fakes import HOST, PASSWORD, SCRIPTS, USER, fake, write_ca_file
 
-from pytest_smtpsec.checks import CHECKS
+from pytest_smtpsec.checks import CHECKS, run_at
 from pytest_smtpsec.probe import Probes, Step, run_session
 from pytest_smtpsec.target import Credentials, Ports, Service, Target
 from pytest_smtpsec.verdict import CheckResult, Verdict
@@ -150,7 +150,7 @@ def run_case(case: Case, port: int) -> Ran:
     probes = Probes(target_for(port, case.kind, case.timeout))
     started = time.monotonic()
     try:
-        result, escaped = CHECKS[case.check].run(probes, case.service), None
+        result, escaped = run_at(CHECKS[case.check], probes, case.service), None
     except BaseException as exc:
         result, escaped = None, exc
     return Ran(port, result, escaped, time.monotonic() - started, probes.connections)
@@ -191,11 +191,11 @@ def test_memory_stays_bounded(name: str, kind: str) -> None:
     service = Service.SMTPS if kind == "smtps" else Service.SUBMISSION
     check = CHECKS[KNOWN[kind == "smtps"]]
     with fake(name) as server:
-        check.run(Probes(target_for(server.port, kind, SHORT)), service)  # warm up: first imports, caches
+        run_at(check, Probes(target_for(server.port, kind, SHORT)), service)  # warm up: first imports, caches
         probes = Probes(target_for(server.port, kind, SHORT))
         tracemalloc.start()
         try:
-            check.run(probes, service)
+            run_at(check, probes, service)
             _, peak = tracemalloc.get_traced_memory()
         finally:
             tracemalloc.stop()
@@ -266,7 +266,7 @@ def test_the_user_sees_one_line_reasons_and_no_traceback(pytester: pytest.Pytest
 def test_the_well_behaved_fake_passes_the_basic_checks(name: str, service: Service) -> None:
     with fake(name) as server:
         probes = Probes(target_for(server.port, "smtps" if service.implicit_tls else "starttls", SHORT))
-        assert CHECKS[KNOWN[service.implicit_tls]].run(probes, service).verdict is Verdict.PASS
+        assert run_at(CHECKS[KNOWN[service.implicit_tls]], probes, service).verdict is Verdict.PASS
 
 
 @pytest.mark.usefixtures("matrix")

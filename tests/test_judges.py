@@ -8,7 +8,7 @@ from dataclasses import replace
 
 import pytest
 
-from pytest_smtpsec.checks import CHECKS
+from pytest_smtpsec.checks import CHECKS, run_at
 from pytest_smtpsec.probe import CleartextOnTls, ProbeError, Probes, Reply, SessionRecord, Step, TlsInfo, parse_reply
 from pytest_smtpsec.probe.session import AuthAttempt, Identity, Kind, Phase, RelayAttempt
 from pytest_smtpsec.target import AuthPolicy, Credentials, Ports, Service, ServiceRole, ServiceRoles, Target
@@ -91,7 +91,7 @@ ALL_BAD = (
 
 def judge(check: str, *sessions: SessionRecord, target: Target = TARGET, service: Service = SUBMISSION) -> tuple[Verdict, str]:
     sessions = tuple(replace(s, target=target) for s in sessions)
-    result = CHECKS[check].run(Probes.recorded(target, sessions), service)
+    result = run_at(CHECKS[check], Probes.recorded(target, sessions), service)
     return result.verdict, " | ".join((result.outcome.reason, *result.outcome.findings))
 
 
@@ -177,7 +177,7 @@ def test_logins(sessions: tuple[SessionRecord, ...], verdict: Verdict, shown: st
 
 def test_a_refused_own_login_is_about_the_credentials() -> None:
     sessions = secure(main(auth=(*CLEAR_AUTH, auth(Phase.STARTTLS, "PLAIN", Identity.USER, "535 5.7.8 no"))))
-    result = CHECKS[LOGIN].run(Probes.recorded(TARGET, sessions), SUBMISSION)
+    result = run_at(CHECKS[LOGIN], Probes.recorded(TARGET, sessions), SUBMISSION)
     assert result.outcome.error is ErrorKind.CREDENTIALS
 
 

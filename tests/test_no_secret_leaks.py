@@ -146,7 +146,7 @@ def test_an_unexpected_error_in_the_auth_path_keeps_no_frame_with_the_password(m
 
     from fakes import SmtpFake, fake
 
-    from pytest_smtpsec.checks import CHECKS
+    from pytest_smtpsec.checks import CHECKS, run_at
     from pytest_smtpsec.probe import Connection, Probes
     from pytest_smtpsec.target import Credentials, Ports, Target
 
@@ -167,7 +167,7 @@ def test_an_unexpected_error_in_the_auth_path_keeps_no_frame_with_the_password(m
         session = probes.session(Service.SMTPS)
         error = session.error
         assert error is not None and error.__traceback__ is None and error.__context__ is None and error.__cause__ is None
-        result = CHECKS["auth_after_tls"].run(probes, Service.SMTPS)  # re-raised there: the judge's frames only
+        result = run_at(CHECKS["auth_after_tls"], probes, Service.SMTPS)  # re-raised there: the judge's frames only
     assert result.verdict.value == "error" and "unexpected UnicodeEncodeError in the probe" in result.outcome.reason
     shown = "".join(traceback.format_exception(error)) + result.outcome.reason + result.outcome.transcript + session.transcript
     assert not [secret for secret in secret_forms(PASSWORD, USER) if secret in shown]

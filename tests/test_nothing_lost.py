@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from pytest_smtpsec.lab.acceptance import suite_command
+from pytest_smtpsec.lab.acceptance import lab_flags
 from pytest_smtpsec.lab.layout import Layout
 from pytest_smtpsec.lab.pool import LabPool
 from pytest_smtpsec.lab.process import Daemon
@@ -26,7 +26,7 @@ def _live(state: Path) -> list[int]:
 def test_a_full_suite_run_queues_no_message(pytester: pytest.Pytester, lab: LabPool, monkeypatch: pytest.MonkeyPatch, profile: str) -> None:
     target = lab(profile)
     monkeypatch.setenv("SMTPSEC_PASSWORD", target.password)
-    pytester.runpytest(*suite_command(target)[3:])
+    pytester.runpytest("--smtpsec", *lab_flags(target), "-p", "no:cacheprovider")
     queue = Path(target.ca_file).parent / "queue"
     assert queue.is_dir()
     assert sorted(p.name for p in queue.iterdir()) == [], "the probes relayed nothing: they never send DATA"
@@ -44,6 +44,7 @@ def _wait_for_line(proc: subprocess.Popen[str], text: str, seconds: float = 60) 
     raise AssertionError(f"never printed {text!r}")
 
 
+@pytest.mark.lab  # starts the reference sendmail itself
 def test_ctrl_c_on_the_acceptance_run_stops_the_lab(tmp_path: Path) -> None:
     state = tmp_path / "lab"
     cmd = [sys.executable, "-m", "pytest_smtpsec.lab", "run", "--profile", "secure", "--state-dir", str(state)]
@@ -59,6 +60,7 @@ def test_ctrl_c_on_the_acceptance_run_stops_the_lab(tmp_path: Path) -> None:
             os.killpg(proc.pid, signal.SIGKILL)
 
 
+@pytest.mark.lab  # starts the reference sendmail itself
 def test_ctrl_c_during_a_session_using_the_fixture_stops_the_lab(pytester: pytest.Pytester, tmp_path: Path) -> None:
     marker = tmp_path / "started"
     pytester.makepyfile(
@@ -89,6 +91,7 @@ def test_ctrl_c_during_a_session_using_the_fixture_stops_the_lab(pytester: pytes
             os.killpg(proc.pid, signal.SIGKILL)
 
 
+@pytest.mark.lab  # starts the reference sendmail itself
 def test_a_failing_fixture_still_stops_the_lab(pytester: pytest.Pytester, tmp_path: Path) -> None:
     marker = tmp_path / "state"
     pytester.makepyfile(

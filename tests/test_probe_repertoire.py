@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from fakes import HOST, PASSWORD, USER, WELL_BEHAVED, Behaviour, SmtpFake, write_ca_file
 
-from pytest_smtpsec.checks import CHECKS
+from pytest_smtpsec.checks import CHECKS, run_at
 from pytest_smtpsec.probe import Probes
 from pytest_smtpsec.target import Credentials, Ports, Role, Service, ServiceRole, ServiceRoles, Target
 from pytest_smtpsec.verdict import CheckResult, Verdict
@@ -141,7 +141,7 @@ def verdicts(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Ver
             server = CORPUS[name]
             target = server.target(fakes[name].port, ca_file)
             probes = Probes(target)
-            results = {check.name: check.run(probes, where) for check in CHECKS.values() for where in check.places(target)}
+            results = {check.name: run_at(check, probes, where) for check in CHECKS.values() for where in check.places(target)}
             return Verdicts(target, results)
 
         with ThreadPoolExecutor(max_workers=8) as pool:
@@ -190,6 +190,6 @@ def test_the_corpus_stays_within_the_connection_budget(verdicts: dict[str, Verdi
 def test_a_no_mail_host_never_reached_is_could_not_check_not_closed(host: str) -> None:
     """Only a refusal (or a silent drop) proves a port closed: a typo in the inventory or no route is not a pass."""
     target = Target(host, role=Role.NO_MAIL, timeout=1.0)
-    result = CHECKS["no_mail_service"].run(Probes(target))
+    result = run_at(CHECKS["no_mail_service"], Probes(target), None)
     assert result.verdict is Verdict.ERROR, result.outcome.reason
     assert result.outcome.reason.startswith(f"{host}:") and " [connect]: " in result.outcome.reason

@@ -20,7 +20,7 @@ smtp_bytes = st.lists(
     ),
     max_size=60,
 ).map(b"".join)
-line_text = st.text(st.characters(exclude_categories=("Cs",), exclude_characters="\r\n"), max_size=120).filter(lambda s: s == s.rstrip())
+line_text = st.text(st.characters(exclude_categories=["Cs"], exclude_characters="\r\n"), max_size=120).filter(lambda s: s == s.rstrip())
 replies = st.builds(Reply, st.integers(200, 599), st.lists(line_text, min_size=1, max_size=30).map(tuple))
 
 
@@ -100,9 +100,9 @@ def test_a_line_without_end_is_refused_once_it_passes_the_cap(data: bytes) -> No
 
 # -- masking ---------------------------------------------------------------------------------------
 
-passwords = st.text(st.characters(exclude_categories=("Cs",), exclude_characters="*\r\n"), min_size=1, max_size=40)
-users = st.text(st.characters(exclude_categories=("Cs",), exclude_characters="\0\r\n"), max_size=30)
-noise = st.text(st.characters(exclude_categories=("Cs",), exclude_characters="\r\n"), max_size=20)
+passwords = st.text(st.characters(exclude_categories=["Cs"], exclude_characters="*\r\n"), min_size=1, max_size=40)
+users = st.text(st.characters(exclude_categories=["Cs"], exclude_characters="\0\r\n"), max_size=30)
+noise = st.text(st.characters(exclude_categories=["Cs"], exclude_characters="\r\n"), max_size=20)
 
 
 def _b64(text: str) -> str:

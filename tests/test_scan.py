@@ -7,7 +7,7 @@ import importlib.util
 
 import pytest
 
-from pytest_smtpsec.checks import CHECKS
+from pytest_smtpsec.checks import CHECKS, run_at
 from pytest_smtpsec.checks.tls_ciphers import weak_class
 from pytest_smtpsec.lab.pool import LabPool, as_target
 from pytest_smtpsec.probe import Probes
@@ -49,7 +49,7 @@ def _scan_checks(lab: LabPool, profile: str) -> tuple[Probes, dict[str, CheckRes
     probes = Probes(as_target(lab(profile)))
     with pytest.MonkeyPatch.context() as env:
         env.setenv(SCAN_ENV, "1")
-        results = {name: CHECKS[name].run(probes, None) for name in ("tls_protocols", "tls_ciphers")}
+        results = {name: run_at(CHECKS[name], probes, None) for name in ("tls_protocols", "tls_ciphers")}
     return probes, results
 
 

@@ -7,8 +7,10 @@ connections of their own. The host checks (``host/checks``) are the third shape,
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from enum import Enum
 
@@ -130,3 +132,30 @@ class TargetCheck(Check):
 
 
 NetworkCheck = ServiceCheck | TargetCheck
+
+
+def run_at(check: NetworkCheck, probes: Probes, where: Service | None) -> CheckResult:
+    """Any network check at one of its places (see ``places``): a service, or None for the host as a whole."""
+    if isinstance(check, ServiceCheck):
+        if where is None:
+            raise ValueError(f"{check.name} is judged per service, not for the host as a whole")
+        return check.run(probes, where)
+    return check.run(probes)
+
+
+def discover(package: str, path: Iterable[str], kinds: tuple[type[Check], ...]) -> list[Check]:
+    """The ``CHECK`` of every public module of ``package``, by area, then name: a check is added by adding its
+    module (named as the check), with no list to keep. Modules named ``_*`` and ``base`` are helpers."""
+    found: list[Check] = []
+    for module in pkgutil.iter_modules(path):
+        if module.name.startswith("_") or module.name == "base":
+            continue
+        check = getattr(importlib.import_module(f"{package}.{module.name}"), "CHECK", None)
+        if not isinstance(check, kinds):
+            kind = " or ".join(k.__name__ for k in kinds)
+            raise TypeError(f"{package}.{module.name} has no CHECK: each module there is one check (a {kind})")
+        if check.name != module.name:
+            raise ValueError(f"{package}.{module.name} holds check {check.name!r}: name the module after its check")
+        found.append(check)
+    areas = list(Area)
+    return sorted(found, key=lambda check: (areas.index(check.area), check.name))

@@ -10,6 +10,6 @@ from .errors import LabError
 from .pki import CA
 from .profiles import PROFILES
 from .server import ReferenceServer
-from .target import LabTarget
+from .target import LabServer, LabTarget
 
-__all__ = ["CA", "PROFILES", "LabError", "LabTarget", "ReferenceServer"]
+__all__ = ["CA", "PROFILES", "LabError", "LabServer", "LabTarget", "ReferenceServer"]

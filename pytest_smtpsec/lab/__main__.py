@@ -19,10 +19,9 @@ from typing import NoReturn
 from . import mta
 from .acceptance import run_suite
 from .errors import LabError
-from .launch import log_tail
 from .profiles import PROFILES
 from .server import ReferenceServer, stop
-from .target import SERVICES
+from .target import SERVICES, LabServer
 
 
 class _Parser(argparse.ArgumentParser):
@@ -80,10 +79,7 @@ def _raise_stop(signum: int, frame: object) -> None:
     raise _Stop
 
 
-Server = ReferenceServer | mta.MtaServer
-
-
-def _server(args: argparse.Namespace, state_dir: Path) -> Server:
+def _server(args: argparse.Namespace, state_dir: Path) -> LabServer:
     """The reference server the arguments ask for (sendmail, or Postfix/Exim from their cached rootfs)."""
     if args.server == "sendmail":
         return ReferenceServer(
@@ -94,14 +90,14 @@ def _server(args: argparse.Namespace, state_dir: Path) -> Server:
     return mta.SERVERS[args.server](args.profile, state_dir, address=args.address, ports=args.ports, startup_timeout=args.timeout)
 
 
-def _serve(server: Server) -> None:
+def _serve(server: LabServer) -> None:
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, _raise_stop)
     try:
         print(server.start().to_json(), flush=True)
         while server.running:
             time.sleep(0.2)
-        tail = server.log_tail() if isinstance(server, mta.MtaServer) else log_tail(server.layout)
+        tail = server.log_tail()
         raise LabError(f"the daemon exited on its own: {tail}")
     except _Stop:
         pass

@@ -11,23 +11,20 @@ from collections.abc import Sequence
 from .target import LabTarget
 
 
-def suite_command(target: LabTarget, extra: Sequence[str] = ()) -> list[str]:
-    """The ``pytest --smtpsec`` command line for ``target`` (the password goes in the environment)."""
-    ports = [f"--smtpsec-{service}-port={port or 'off'}" for service, port in target.ports.items()]
+def lab_flags(target: LabTarget) -> list[str]:
+    """The options that point the plugin at ``target`` (they override any ini key; the password goes in the environment)."""
     return [
-        sys.executable,
-        "-m",
-        "pytest",
-        "--smtpsec",
         f"--smtpsec-host={target.host}",
         f"--smtpsec-tls-name={target.tls_name}",
         f"--smtpsec-ca-file={target.ca_file}",
         f"--smtpsec-user={target.user}",
-        *ports,
-        "-p",
-        "no:cacheprovider",
-        *extra,
+        *(f"--smtpsec-{service}-port={port or 'off'}" for service, port in target.ports.items()),
     ]
+
+
+def suite_command(target: LabTarget, extra: Sequence[str] = ()) -> list[str]:
+    """The ``pytest --smtpsec`` command line for ``target`` (the password goes in the environment)."""
+    return [sys.executable, "-m", "pytest", "--smtpsec", *lab_flags(target), "-p", "no:cacheprovider", *extra]
 
 
 def run_suite(target: LabTarget, extra: Sequence[str] = ()) -> int:

@@ -12,7 +12,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 from . import syslog
@@ -74,13 +74,14 @@ def tail(path: Path, lines: int = 6) -> str:
     return " | ".join(line.strip() for line in text.strip().splitlines()[-lines:] if line.strip())
 
 
-def log_tail(layout: Layout) -> str:
-    """The last words of the daemon (stderr) and of its syslog, on one line."""
-    parts = [f"{p.name}: {t}" for p in (layout.daemon_log, layout.syslog) if (t := tail(p))]
+def log_tail(paths: Iterable[Path]) -> str:
+    """The last words of each log (the daemon's stderr, its syslog or the MTA's own logs), on one line."""
+    parts = [f"{p.name}: {t}" for p in paths if (t := tail(p))]
     return "; ".join(parts) or "(no log output)"
 
 
-def _accepts(address: str, port: int) -> bool:
+def accepts(address: str, port: int) -> bool:
+    """Whether something accepts TCP connections on ``address``:``port`` now."""
     try:
         socket.create_connection((address, port), timeout=0.5).close()
     except OSError:
@@ -88,16 +89,18 @@ def _accepts(address: str, port: int) -> bool:
     return True
 
 
-def wait_until_listening(proc: subprocess.Popen[bytes], address: str, ports: Mapping[str, int | None], timeout: float) -> None:
+def wait_until_listening(
+    proc: subprocess.Popen[bytes], address: str, ports: Mapping[str, int | None], timeout: float, *, daemon: str = "sendmail"
+) -> None:
     """Poll-connect every port; fail fast if the daemon dies, give up after `timeout` seconds."""
     pending = {port for port in ports.values() if port}
     deadline = time.monotonic() + timeout
     while pending:
-        pending = {port for port in pending if not _accepts(address, port)}
+        pending = {port for port in pending if not accepts(address, port)}
         if not pending:
             return
         if proc.poll() is not None:
-            raise LabError(f"sendmail exited with status {proc.returncode} before listening")
+            raise LabError(f"{daemon} exited with status {proc.returncode} before listening")
         if time.monotonic() > deadline:
-            raise LabError(f"sendmail not listening on {address} port(s) {sorted(pending)} after {timeout:g}s")
+            raise LabError(f"{daemon} not listening on {address} port(s) {sorted(pending)} after {timeout:g}s")
         time.sleep(POLL)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
-import os
 import secrets
 import subprocess
 from collections.abc import Mapping
@@ -12,11 +10,10 @@ from pathlib import Path
 from .errors import LabError
 from .layout import Layout
 from .mc import build_cf, render_mc
-from .pki import CA, LeafCert, self_signed_cert
-from .profiles import TLS_NAME, CertSpec, Profile
+from .pki import CA
+from .profiles import TLS_NAME, USER, Profile
 from .target import LabTarget
 
-USER = "alice"
 MAIL_TEST_IP = "127.0.0.2"  # not the clients' 127.0.0.1: sendmail puts [its own IP] into $=w, which relays
 
 _NSSWITCH = "".join(f"{db}: files\n" for db in ("passwd", "group", "shadow", "hosts", "services", "protocols"))
@@ -42,16 +39,6 @@ def sasl_conf(layout: Layout) -> str:
     return f"pwcheck_method: auxprop\nauxprop_plugin: sasldb\nsasldb_path: {layout.sasldb}\nmech_list: PLAIN LOGIN\n"
 
 
-def _server_cert(ca: CA, spec: CertSpec, address: str) -> LeafCert:
-    names = spec.names + ((address,) if spec.add_address else ())
-    not_before = not_after = None
-    if spec.expired:
-        now = dt.datetime.now(dt.UTC)
-        not_before, not_after = now - dt.timedelta(days=60), now - dt.timedelta(days=30)
-    issue = self_signed_cert if spec.self_signed else ca.issue_cert
-    return issue(*names, key_size=spec.key_size, not_before=not_before, not_after=not_after)
-
-
 def _write(path: Path, text: str, mode: int = 0o644) -> None:
     path.write_text(text)
     path.chmod(mode)
@@ -72,7 +59,7 @@ def _mkdirs(layout: Layout) -> None:
 
 def _write_pki(layout: Layout, profile: Profile, address: str) -> None:
     ca = CA()
-    server = _server_cert(ca, profile.cert, address)
+    server = profile.cert.issue(ca, address)
     ca.cert_pem.write_to_path(layout.cacert)
     for cert, key in ((layout.server_cert, layout.server_key), (layout.client_cert, layout.client_key)):
         server.cert_pem.write_to_path(cert)
@@ -115,16 +102,6 @@ def prepare(
     _add_sasl_user(layout, password)
     _write(layout.mc, mc)
     build_cf(layout, keep_loopback_relay=profile.relay_without_auth)
-    target = LabTarget(
-        host=address,
-        tls_name=TLS_NAME,
-        ports=dict(ports),
-        ca_file=layout.cacert,
-        user=f"{USER}@{TLS_NAME}",
-        password=password,
-        profile=profile.name,
-    )
-    fd = os.open(layout.target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with open(fd, "w") as f:
-        f.write(target.to_json() + "\n")
+    target = LabTarget.of(profile.name, address, ports, layout.cacert, password)
+    target.write(layout.target)
     return target

@@ -6,9 +6,14 @@ fail on it cannot fail for a second, accidental reason.
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field, replace
 
+from .pki import CA, LeafCert, self_signed_cert
+
 TLS_NAME = "mail.test"
+USER = "alice"
+"""Every lab server's one login, as ``alice@mail.test``."""
 
 
 @dataclass(frozen=True)
@@ -20,6 +25,16 @@ class CertSpec:
     self_signed: bool = False
     expired: bool = False
     key_size: int = 2048  # RSA
+
+    def issue(self, ca: CA, address: str) -> LeafCert:
+        """This certificate for a server on ``address``, issued by ``ca`` (or self-signed, if so specified)."""
+        names = self.names + ((address,) if self.add_address else ())
+        not_before = not_after = None
+        if self.expired:
+            now = dt.datetime.now(dt.UTC)
+            not_before, not_after = now - dt.timedelta(days=60), now - dt.timedelta(days=30)
+        issue = self_signed_cert if self.self_signed else ca.issue_cert
+        return issue(*names, key_size=self.key_size, not_before=not_before, not_after=not_after)
 
 
 @dataclass(frozen=True)

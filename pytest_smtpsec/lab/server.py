@@ -102,7 +102,7 @@ class ReferenceServer:
                 wait_until_listening(proc, self.address, ports, self.startup_timeout)
             except LabError as e:
                 self.stop()
-                raise LabError(f"{e}: {log_tail(self.layout)}") from None
+                raise LabError(f"{e}: {self.log_tail()}") from None
             except BaseException:
                 self.stop()
                 raise
@@ -113,6 +113,10 @@ class ReferenceServer:
     def running(self) -> bool:
         """Started here and the daemon has not exited."""
         return self._proc is not None and self._proc.poll() is None
+
+    def log_tail(self) -> str:
+        """The last words of the daemon (stderr) and of its syslog, on one line."""
+        return log_tail((self.layout.daemon_log, self.layout.syslog))
 
     def stop(self) -> None:
         """Stop the daemon and everything it started; safe to call twice or without start."""

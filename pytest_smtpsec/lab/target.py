@@ -3,8 +3,15 @@
 from __future__ import annotations
 
 import json
+import os
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from types import TracebackType
+from typing import Protocol
+
+from .layout import Layout
+from .profiles import TLS_NAME, USER
 
 SERVICES = ("smtp", "submission", "smtps")
 
@@ -19,6 +26,17 @@ class LabTarget:
     password: str = field(repr=False)
     profile: str
 
+    @classmethod
+    def of(cls, profile: str, address: str, ports: Mapping[str, int | None], ca_file: Path, password: str) -> LabTarget:
+        """A lab server's target: every lab serves ``mail.test`` and logs ``alice@mail.test`` in."""
+        return cls(address, TLS_NAME, dict(ports), ca_file, f"{USER}@{TLS_NAME}", password, profile)
+
+    def write(self, path: Path) -> None:
+        """As ``target.json`` in a state dir: one line, readable by its owner only (it holds the password)."""
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with open(fd, "w") as f:
+            f.write(self.to_json() + "\n")
+
     def to_json(self) -> str:
         """One line of JSON, for shells and other processes."""
         return json.dumps({**asdict(self), "ca_file": str(self.ca_file)}, separators=(",", ":"))
@@ -27,3 +45,28 @@ class LabTarget:
     def from_json(cls, text: str) -> LabTarget:
         data = json.loads(text)
         return cls(**{**data, "ca_file": Path(data["ca_file"])})
+
+
+class LabServer(Protocol):
+    """What every lab server is: sendmail's :class:`~.server.ReferenceServer`, Postfix's and Exim's
+    :class:`~.mta.MtaServer`. One profile, one state dir (``layout``), on loopback; ``stop`` is safe twice.
+    Each server module also has ``stop(state_dir)``, for another process."""
+
+    layout: Layout
+    target: LabTarget | None
+
+    def start(self) -> LabTarget:
+        """Configure, start, and return once every port accepts connections."""
+
+    def stop(self) -> None: ...
+
+    @property
+    def running(self) -> bool:
+        """Started here and the daemon has not exited."""
+
+    def log_tail(self) -> str:
+        """The daemon's last words, on one line, for error messages."""
+
+    def __enter__(self) -> LabTarget: ...
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None: ...

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 from lab_files import PORTS, paths_of
+from tiers import lab_fixture
 
 from pytest_smtpsec.host import HostFacts, LocalRunner, Runner
 from pytest_smtpsec.lab.errors import LabError
@@ -45,7 +46,7 @@ def edit(path: Path, old: str, new: str) -> None:
     os.utime(path, ns=(times.st_atime_ns, times.st_mtime_ns))
 
 
-@pytest.fixture(scope="session")
+@lab_fixture(scope="session")
 def secure_state(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The `secure` profile's files: mc, cf (built by m4), CA, server and client pairs, Sendmail.conf."""
     if os.geteuid() != 0:

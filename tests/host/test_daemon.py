@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from tiers import lab_fixture
 
 from pytest_smtpsec.host import HOST_CHECKS
 from pytest_smtpsec.lab import LabError, ReferenceServer
@@ -19,7 +20,7 @@ from .conftest import facts_of
 REBUILT = HOST_CHECKS["sendmail_cf_rebuilt"]
 
 
-@pytest.fixture(scope="module")
+@lab_fixture(scope="module")
 def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """The `secure` profile's daemon, started once for this module."""
     server = ReferenceServer("secure", tmp_path_factory.mktemp("running"))

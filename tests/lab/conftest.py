@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+from tiers import lab_fixture
 
 from pytest_smtpsec.lab import PROFILES, LabTarget, ReferenceServer
 
@@ -18,7 +19,7 @@ def _timed_start(server: ReferenceServer) -> tuple[LabTarget, float]:
     return target, time.perf_counter() - began
 
 
-@pytest.fixture(scope="session")
+@lab_fixture(scope="session")
 def _started(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, tuple[LabTarget, float]]]:
     if os.geteuid() != 0:
         pytest.skip("the reference sendmail needs root (unshare --uts --mount)")

@@ -14,15 +14,15 @@ import sys
 from pathlib import Path
 
 import pytest
+from plain_smtp import ehlo, smtp, tls_context
 
 from pytest_smtpsec.lab import LabTarget
 from pytest_smtpsec.lab.layout import Layout
 from pytest_smtpsec.lab.process import Daemon
 
-from .client import ehlo, smtp, tls_context
 from .procs import lab_processes
 
-pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="imitating a container needs root")
+pytestmark = pytest.mark.lab  # imitating a container needs root (tests/tiers.py)
 
 HOST_FILES = ("/etc/hosts", "/etc/nsswitch.conf", "/etc/ssl/openssl.cnf")
 

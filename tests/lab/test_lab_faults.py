@@ -7,10 +7,9 @@ import ssl
 
 import pytest
 from cryptography import x509
+from plain_smtp import ehlo, plain, reply, smtp, tls_context
 
 from pytest_smtpsec.lab import LabTarget
-
-from .client import ehlo, plain, reply, smtp, tls_context
 
 CLEAR = ["smtp", "submission"]
 RELAY_DENIED = (550, "5.7.1 <victim@example.com>... Relaying denied. Proper authentication required.")

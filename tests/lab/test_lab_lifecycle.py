@@ -18,16 +18,16 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from plain_smtp import ehlo, smtp, tls_context
 
 from pytest_smtpsec.lab import PROFILES, LabError, LabTarget, ReferenceServer
 from pytest_smtpsec.lab.layout import Layout
 from pytest_smtpsec.lab.process import Daemon
 from pytest_smtpsec.lab.server import stop as stop_lab
 
-from .client import ehlo, smtp, tls_context
 from .procs import lab_processes
 
-pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="the reference sendmail needs root")
+pytestmark = pytest.mark.lab  # starts sendmail itself; needs root (tests/tiers.py)
 
 CLI = [sys.executable, "-m", "pytest_smtpsec.lab"]
 HOST_FILES = ["/etc/hosts", "/etc/nsswitch.conf", "/etc/ssl/openssl.cnf", "/etc/hosts.allow"]
@@ -274,24 +274,10 @@ class TestErrors:
                 ReferenceServer("secure", tmp_path, ports={"smtp": port}).start()
         assert not (tmp_path / "sendmail.cf").exists()
 
-    def test_not_root(self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-        monkeypatch.setattr("os.geteuid", lambda: 1000)
-        with pytest.raises(LabError, match=r"^root is needed: .*unshare --uts --mount.*run it as root"):
-            ReferenceServer("secure", tmp_path).start()
-
-    def test_sendmail_missing(self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-        monkeypatch.setattr("pytest_smtpsec.lab.server.SENDMAIL", "/nonexistent/sendmail")
-        with pytest.raises(LabError, match="apt-get install sendmail sasl2-bin"):
-            ReferenceServer("secure", tmp_path).start()
-
     def test_unusable_state_dir(self, tmp_path: Path) -> None:
         (tmp_path / "file").write_text("")
         with pytest.raises(LabError, match=r"^cannot prepare or launch the lab in .*/file/state: .*Not a directory"):
             ReferenceServer("secure", tmp_path / "file" / "state").start()
-
-    def test_unknown_profile(self, tmp_path: Path) -> None:
-        with pytest.raises(LabError, match="unknown profile 'nope'; known: secure, cleartext-auth"):
-            ReferenceServer("nope", tmp_path)
 
     def test_only_loopback(self, tmp_path: Path) -> None:
         with pytest.raises(LabError, match="loopback only"):

@@ -8,10 +8,9 @@ import ssl
 
 import pytest
 from cryptography import x509
+from plain_smtp import ehlo, plain, reply, smtp, tls_context
 
 from pytest_smtpsec.lab import LabTarget
-
-from .client import ehlo, plain, reply, smtp, tls_context
 
 CLEAR = ["smtp", "submission"]
 

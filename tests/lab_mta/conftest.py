@@ -16,6 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
+from tiers import lab_fixture
 
 from pytest_smtpsec.lab.mta import SERVERS, MirrorUnreachable, MtaServer, rootfs
 
@@ -32,7 +33,7 @@ def _why_not_here() -> str | None:
     return None
 
 
-@pytest.fixture(scope="session")
+@lab_fixture(scope="session")
 def mta_tarballs() -> dict[str, tuple[Path, float | None]]:
     """Each MTA's cached rootfs tarball, built now (both at once) if missing: {mta: (path, build seconds or None)}."""
     if reason := _why_not_here():

@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
+from plain_smtp import session, starttls, tls_context
 
 from pytest_smtpsec.lab import LabError, LabTarget
 from pytest_smtpsec.lab.mta import SERVERS, MtaServer, PostfixServer, server_in, stop
@@ -19,7 +20,6 @@ from pytest_smtpsec.lab.mta.jail import Jail
 from pytest_smtpsec.lab.mta.server import Instance
 
 from .conftest import TIMING, MtaHome
-from .plain import context, session, starttls
 
 
 def _closed(target: LabTarget) -> bool:
@@ -54,7 +54,7 @@ def test_daemon_is_pid_1_of_its_namespace_and_stop_leaves_nothing(mta_home: MtaH
         assert str(server.rootfs) not in Path("/proc/self/mounts").read_text()
         assert json.loads(server.layout.target.read_text())["ports"] == target.ports
         with session(target, "submission") as c:
-            starttls(c, context(target))
+            starttls(c, tls_context(target))
             c.login(target.user, target.password)
     finally:
         began = time.perf_counter()
@@ -78,7 +78,7 @@ def test_started_by_one_process_and_stopped_by_another_as_the_cli_does(mta_home:
     jail = Jail.load(mta_home.state_dir / "run.json")
     assert jail is not None and jail.alive
     with session(target, "submission") as c:
-        starttls(c, context(target))
+        starttls(c, tls_context(target))
         c.login(target.user, target.password)
     assert _python(f"from pytest_smtpsec.lab.mta import stop; print(stop({state_dir!r}))").strip() == "True"
     _nothing_left(jail)
@@ -129,6 +129,7 @@ def test_a_daemon_that_rejects_its_config_fails_start_with_its_own_words(mta_hom
     assert not server.running and not server.layout.run.exists()
 
 
+@pytest.mark.lab  # start() refuses non-root before it looks at the address
 def test_unknown_profile_and_non_loopback_address_are_refused(tmp_path: Path) -> None:
     with pytest.raises(LabError, match="unknown postfix profile 'nope'"):
         PostfixServer("nope", tmp_path)

@@ -22,6 +22,7 @@ from pathlib import Path
 
 import pytest
 from expected_verdicts import MTA_DIFFERENCES, PROFILE_VERDICTS, verdict_table
+from plain_smtp import code, handshake_error, session, starttls, tls_context
 
 from pytest_smtpsec.checks import CHECKS
 from pytest_smtpsec.lab import LabTarget
@@ -30,7 +31,6 @@ from pytest_smtpsec.lab.pool import as_target
 from pytest_smtpsec.target import Target
 
 from .conftest import MTAS, TIMING, MtaHome
-from .plain import code, context, handshake_error, session, starttls
 
 EXPECTED = {profile: PROFILE_VERDICTS[profile] for profile in PROFILES}
 """The MTA-neutral table (tests/expected_verdicts.py), for the profiles the MTA lab has."""
@@ -50,7 +50,7 @@ def _secure(t: LabTarget) -> None:
             assert code(c, "AUTH PLAIN") // 100 == 5
             if service == "submission":
                 assert code(c, "MAIL FROM:<>") // 100 == 5
-            starttls(c, context(t))
+            starttls(c, tls_context(t))
             assert c.has_extn("auth")
             if service == "submission":
                 c.login(t.user, t.password)
@@ -73,7 +73,7 @@ def _cleartext_auth(t: LabTarget) -> None:
 def _no_smtps(t: LabTarget) -> None:
     assert t.ports["smtps"] is None
     with session(t, "submission") as c:
-        starttls(c, context(t))
+        starttls(c, tls_context(t))
         c.login(t.user, t.password)
 
 
@@ -88,18 +88,18 @@ def _no_starttls(t: LabTarget) -> None:
 
 def _verify_fails(reason: str) -> Callable[[LabTarget], None]:
     def check(t: LabTarget) -> None:
-        error = handshake_error(t, context(t))
+        error = handshake_error(t, tls_context(t))
         assert isinstance(error, ssl.SSLCertVerificationError) and reason in str(error), error
-        assert handshake_error(t, context(t, verify=False)) is None
+        assert handshake_error(t, tls_context(t, verify=False)) is None
         with session(t, "smtp") as c, pytest.raises(ssl.SSLCertVerificationError, match=reason):
-            c.starttls(context=context(t))
+            c.starttls(context=tls_context(t))
 
     return check
 
 
 def _weak_key(t: LabTarget) -> None:
-    assert isinstance(handshake_error(t, context(t)), ssl.SSLError)  # "ee key too small" at SECLEVEL 2
-    lenient = context(t)
+    assert isinstance(handshake_error(t, tls_context(t)), ssl.SSLError)  # "ee key too small" at SECLEVEL 2
+    lenient = tls_context(t)
     lenient.set_ciphers("DEFAULT:@SECLEVEL=1")
     with session(t, "smtps", ctx=lenient) as c:
         der = c.sock.getpeercert(binary_form=True)  # type: ignore[union-attr]
@@ -130,7 +130,7 @@ def users_told_apart(t: LabTarget, service: str) -> bool:
     """A stranger (STARTTLS if asked for, no AUTH) gets different VRFY answers for a real and a missing user."""
     with session(t, service) as c:
         if code(c, f"VRFY <postmaster@{t.tls_name}>") == 530:
-            starttls(c, context(t))
+            starttls(c, tls_context(t))
         return code(c, f"VRFY <postmaster@{t.tls_name}>") // 100 != code(c, f"VRFY <nosuchuser@{t.tls_name}>") // 100
 
 
@@ -147,7 +147,7 @@ def _submission_open(t: LabTarget) -> None:
 
 def _no_auth_relay(t: LabTarget) -> None:
     with session(t, "submission") as c:
-        starttls(c, context(t))
+        starttls(c, tls_context(t))
         c.login(t.user, t.password)
         assert code(c, "MAIL FROM:<>") == 250
         assert code(c, f"RCPT TO:<postmaster@{t.tls_name}>") == 250  # logged in, local mail is fine
@@ -165,7 +165,7 @@ def _mixed_certs(t: LabTarget) -> None:
     with session(t, "smtps") as c:
         on_smtps = c.sock.getpeercert(binary_form=True)  # type: ignore[union-attr]
     with session(t, "submission") as c:
-        starttls(c, context(t))
+        starttls(c, tls_context(t))
         on_submission = c.sock.getpeercert(binary_form=True)  # type: ignore[union-attr]
     assert on_smtps != on_submission  # both verified against the lab CA for the same name, yet different
 
@@ -201,7 +201,7 @@ GROUND_TRUTH: dict[str, Callable[[LabTarget], None]] = {
     "no-smtps": _no_smtps,
     "no-starttls": _no_starttls,
     "self-signed": _verify_fails("self-signed certificate"),
-    "wrong-hostname": _verify_fails("mismatch, certificate is not valid for '127.0.0.1'"),
+    "wrong-hostname": _verify_fails("Hostname mismatch, certificate is not valid for 'mail.test'"),
     "expired": _verify_fails("certificate has expired"),
     "weak-key": _weak_key,
     "old-tls": lambda t: _assert(_old_tls_accepted(t)),

@@ -8,10 +8,10 @@ empties it). Debian's exim reads `/etc/exim4/exim4.conf` in preference to its ge
 
 from __future__ import annotations
 
-from ..profiles import TLS_NAME
+from ..profiles import TLS_NAME, USER
 from .profiles import MtaProfile
 from .rootfs import BASE, Recipe
-from .server import USER, Instance, MtaServer
+from .server import Instance, MtaServer
 
 RECIPE = Recipe(
     "exim",

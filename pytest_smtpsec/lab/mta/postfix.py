@@ -8,10 +8,10 @@ submission refuse MAIL before STARTTLS, `smtpd_tls_wrappermode` is smtps, and re
 
 from __future__ import annotations
 
-from ..profiles import TLS_NAME
+from ..profiles import TLS_NAME, USER
 from .profiles import MtaProfile
 from .rootfs import BASE, Recipe
-from .server import USER, Instance, MtaServer
+from .server import Instance, MtaServer
 
 _SASL_CONF = "pwcheck_method: auxprop\nauxprop_plugin: sasldb\nsasldb_path: /etc/sasldb2\nmech_list: PLAIN LOGIN\n"
 

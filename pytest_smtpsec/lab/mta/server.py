@@ -8,13 +8,11 @@ command runs the daemon in the foreground (it becomes PID 1 of the namespace).
 
 from __future__ import annotations
 
-import datetime as dt
 import ipaddress
 import json
 import os
 import secrets
 import shutil
-import socket
 import subprocess
 import time
 from abc import ABC, abstractmethod
@@ -25,17 +23,14 @@ from types import TracebackType
 from typing import ClassVar
 
 from ..errors import LabError
-from ..launch import tail
+from ..launch import log_tail, wait_until_listening
 from ..layout import Layout
-from ..pki import CA, LeafCert, self_signed_cert
+from ..pki import CA, LeafCert
 from ..ports import reserved_ports
-from ..profiles import TLS_NAME, CertSpec
+from ..profiles import TLS_NAME
 from ..target import LabTarget
 from . import jail, rootfs
 from .profiles import PROFILES, MtaProfile
-
-USER = "alice"  # as the reference sendmail: logs in as alice@mail.test
-POLL = 0.01
 
 
 @dataclass(frozen=True)
@@ -87,15 +82,6 @@ class Instance:
         return proc.stdout
 
 
-def server_cert(ca: CA, spec: CertSpec, address: str) -> LeafCert:
-    """The certificate of a profile, exactly as the reference sendmail's (same names, same faults)."""
-    names = spec.names + ((address,) if spec.add_address else ())
-    now = dt.datetime.now(dt.UTC)
-    validity = {"not_before": now - dt.timedelta(days=60), "not_after": now - dt.timedelta(days=30)}
-    kwargs = {"key_size": spec.key_size, **(validity if spec.expired else {})}
-    return self_signed_cert(*names, **kwargs) if spec.self_signed else ca.issue_cert(*names, **kwargs)  # type: ignore[arg-type]
-
-
 def _check_host(address: str) -> None:
     if os.geteuid() != 0:
         raise LabError("root is needed: the MTA runs chrooted in a private mount/UTS/PID namespace (unshare)")
@@ -108,14 +94,6 @@ def _check_host(address: str) -> None:
         raise LabError(f"address must be an IP address, not {address!r}") from None
     if not loopback:
         raise LabError(f"the lab listens on loopback only, {address} is not")
-
-
-def _accepts(address: str, port: int) -> bool:
-    try:
-        socket.create_connection((address, port), timeout=0.5).close()
-    except OSError:
-        return False
-    return True
 
 
 class MtaServer(ABC):
@@ -168,9 +146,7 @@ class MtaServer(ABC):
         rootfs.restore(self.recipe, self.rootfs)
         with reserved_ports(self.address, self.ports, smtps=self.profile.smtps) as ports:
             target = self._launch(ports)
-        fd = os.open(self.layout.target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with open(fd, "w") as f:
-            f.write(target.to_json() + "\n")
+        target.write(self.layout.target)
         self.target = target
         return target
 
@@ -178,17 +154,9 @@ class MtaServer(ABC):
         """Configure and start the daemon while `ports` are held; return once they all accept connections."""
         ca = CA()
         ca.cert_pem.write_to_path(self.layout.cacert)
-        target = LabTarget(
-            host=self.address,
-            tls_name=TLS_NAME,
-            ports=dict(ports),
-            ca_file=self.layout.cacert,
-            user=f"{USER}@{TLS_NAME}",
-            password=secrets.token_urlsafe(16),
-            profile=self.profile.name,
-        )
-        cert = server_cert(ca, self.profile.cert, self.address)
-        other = server_cert(ca, self.profile.cert, self.address) if self.profile.mixed_certs else None
+        target = LabTarget.of(self.profile.name, self.address, ports, self.layout.cacert, secrets.token_urlsafe(16))
+        cert = self.profile.cert.issue(ca, self.address)
+        other = self.profile.cert.issue(ca, self.address) if self.profile.mixed_certs else None
         self.configure(Instance(self.rootfs, self.profile, self.address, ports, cert, target.user, target.password, other))
         self._jail, self._proc = jail.spawn(self.rootfs, self.command(), hostname=TLS_NAME, log=self.layout.daemon_log)
         try:
@@ -201,25 +169,14 @@ class MtaServer(ABC):
 
     def log_tail(self) -> str:
         """The last words of the daemon (stdout/stderr) and of the MTA's own logs, on one line."""
-        paths = [self.layout.daemon_log, *(self.rootfs / rel for rel in self.logs)]
-        return "; ".join(f"{p.name}: {t}" for p in paths if (t := tail(p))) or "(no log output)"
+        return log_tail((self.layout.daemon_log, *(self.rootfs / rel for rel in self.logs)))
 
     def _wait_listening(self, ports: Mapping[str, int | None]) -> None:
         assert self._proc is not None
-        pending = {port for port in ports.values() if port}
-        deadline = time.monotonic() + self.startup_timeout
-        while pending:
-            pending = {port for port in pending if not _accepts(self.address, port)}
-            if not pending:
-                return
-            if self._proc.poll() is not None:
-                raise LabError(f"{self.mta} exited with status {self._proc.returncode} before listening: {self.log_tail()}")
-            if time.monotonic() > deadline:
-                raise LabError(
-                    f"{self.mta} not listening on {self.address} port(s) {sorted(pending)} "
-                    f"after {self.startup_timeout:g}s: {self.log_tail()}"
-                )
-            time.sleep(POLL)
+        try:
+            wait_until_listening(self._proc, self.address, ports, self.startup_timeout, daemon=self.mta)
+        except LabError as e:
+            raise LabError(f"{e}: {self.log_tail()}") from None
 
     def pids(self) -> list[int]:
         """Host pids of every process in the MTA's namespace, for measurements."""
