@@ -18,8 +18,9 @@ def judge(probes: Probes, service: Service) -> Outcome:
     try:
         tls = session.handshake()
     except CleartextOnTls as exc:
+        first = exc.seen.splitlines()[0][:80] if exc.seen else b""  # the banner: what follows depends on timing
         return failed(
-            [f"the smtps port answered in cleartext instead of TLS: {exc.seen[:80]!r}"],
+            [f"the smtps port answered in cleartext instead of TLS: {first!r}"],
             transcript=exc.transcript,
         )
     banner = session.reply(Step.BANNER)
