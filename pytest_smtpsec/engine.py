@@ -70,9 +70,7 @@ class Engine:
 
     def _warm(self, target: Target) -> None:
         probes = self.probes(target)
-        services = target.services
-        with ThreadPoolExecutor(max_workers=max(1, len(services)), thread_name_prefix="smtpsec-session") as pool:
-            list(pool.map(probes.session, services))
+        probes.warm_up()
         for check in self.registry.network:
             for where in check.places(target):
                 self._judge(check, target, where)
