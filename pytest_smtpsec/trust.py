@@ -2,13 +2,12 @@
 
 sendmail, Postfix, Exim (with OpenSSL) and most mail clients verify with OpenSSL's ``X509_verify_cert``
 for an SSL server: issuers are looked up in the CA file first, then among the certificates the server
-sent; every signature must verify; every CA the server sent must be a CA (basicConstraints CA:TRUE,
-or no basicConstraints but a keyUsage with keyCertSign; a keyUsage, where present, must allow
+sent; every signature must verify; every issuer, the CA file's included, must be a CA (OpenSSL 3:
+basicConstraints CA:TRUE, critical or not, or an old v1 root; a keyUsage, where present, must allow
 keyCertSign) and respect its pathLenConstraint; an extendedKeyUsage, where present, must allow
-serverAuth; a leaf keyUsage must allow a TLS key exchange. The certificates of the CA file are
-trusted as they are (OpenSSL does not ask them to be well-formed CAs). Validity dates, key sizes and
-hashes are ``certificate_valid``'s, names ``certificate_matches_host``'s; name constraints and
-revocation are not judged.
+serverAuth; a leaf keyUsage must allow a TLS key exchange. ``tests/test_tls_accuracy.py`` checks each
+rule against this machine's OpenSSL. Validity dates, key sizes and hashes are ``certificate_valid``'s,
+names ``certificate_matches_host``'s; name constraints and revocation are not judged.
 
 What OpenSSL accepts but strict RFC 5280 / CA/Browser Forum verifiers (Python's ``cryptography``,
 tools and clients built on webpki-style profiles) reject is reported separately, as warnings.
@@ -21,7 +20,7 @@ from dataclasses import dataclass
 from cryptography import x509
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
-from .certs import describe, is_self_signed
+from .certs import WEAK_HASHES, describe, is_self_signed, signature_hash
 
 MAX_DEPTH = 10
 STRICT_VERIFIERS = "strict RFC 5280 verifiers (Python's cryptography, CA/Browser-Forum-profile clients)"
@@ -70,17 +69,15 @@ def _same(a: x509.Certificate, b: x509.Certificate) -> bool:
 
 
 def _not_a_ca(cert: x509.Certificate) -> str | None:
-    """Why OpenSSL's X509_check_ca would refuse ``cert`` as an issuer, or None."""
+    """Why OpenSSL 3 refuses ``cert`` as an issuer ("invalid CA certificate"), or None."""
     usage = _ext(cert, x509.KeyUsage)
     if usage is not None and not usage.value.key_cert_sign:  # type: ignore[attr-defined]
         return "its keyUsage does not allow keyCertSign"
     constraints = _ext(cert, x509.BasicConstraints)
     if constraints is not None:
         return None if constraints.value.ca else "its basicConstraints say CA:FALSE"  # type: ignore[attr-defined]
-    if usage is not None:
-        return None  # no basicConstraints, but keyUsage keyCertSign: OpenSSL takes it as a CA
     if cert.version is x509.Version.v1 and is_self_signed(cert):
-        return None
+        return None  # an old v1 root: OpenSSL still takes it
     return "it has no basicConstraints (CA:TRUE) extension"
 
 
@@ -120,17 +117,19 @@ def verify(chain: tuple[x509.Certificate, ...], anchors: tuple[x509.Certificate,
         if issuer is None:
             who = "the certificate" if cert is leaf else _name(cert)
             if named:
-                return Trust(tuple(path), f"{who} names '{describe(cert.issuer)}' as issuer, but that CA's signature on it does not verify")
-            return Trust(tuple(path), f"{who} is issued by '{describe(cert.issuer)}', which is not in the CA file (nor sent by the server)")
-        if not any(_same(issuer, a) for a in anchors):  # OpenSSL asks only the certificates the server sent to be CAs
-            if why := _not_a_ca(issuer):
-                return Trust(tuple(path), f"{_name(issuer)} signed {_name(cert)} but is not a CA: {why}")
-            below = sum(1 for c in path[1:] if c.subject != c.issuer)
-            constraints = _ext(issuer, x509.BasicConstraints)
-            limit = constraints.value.path_length if constraints is not None else None  # type: ignore[attr-defined]
-            if limit is not None and below > limit:
-                said = f"{_name(issuer)} allows {limit} intermediate CA(s) below it (pathLenConstraint), the chain has {below}"
+                said = f"{who} names '{describe(cert.issuer)}' as issuer, but that CA's signature on it does not verify"
+                if (digest := signature_hash(cert)) in WEAK_HASHES:
+                    said += f" (it is signed with {digest.upper()}, which OpenSSL refuses at its default security level)"
                 return Trust(tuple(path), said)
+            return Trust(tuple(path), f"{who} is issued by '{describe(cert.issuer)}', which is not in the CA file (nor sent by the server)")
+        if why := _not_a_ca(issuer):  # asked of the CA file's certificates too
+            return Trust(tuple(path), f"{_name(issuer)} signed {_name(cert)} but is not a CA: {why}")
+        below = sum(1 for c in path[1:] if c.subject != c.issuer)
+        constraints = _ext(issuer, x509.BasicConstraints)
+        limit = constraints.value.path_length if constraints is not None else None  # type: ignore[attr-defined]
+        if limit is not None and below > limit:
+            said = f"{_name(issuer)} allows {limit} intermediate CA(s) below it (pathLenConstraint), the chain has {below}"
+            return Trust(tuple(path), said)
         path.append(issuer)
         cert = issuer
     return Trust(tuple(path), f"no path to a trusted CA within {MAX_DEPTH} certificates")
