@@ -27,7 +27,7 @@ from pytest_smtpsec.certs import name_match
 from pytest_smtpsec.checks import CHECKS
 from pytest_smtpsec.checks.banner_hides_version import leaks
 from pytest_smtpsec.checks.certificate_valid import cert_problems
-from pytest_smtpsec.probe import ProbeError, Probes, Reply, SessionRecord, Step, TlsInfo
+from pytest_smtpsec.probe import ProbeError, Probes, Reply, SessionRecord, Step, TlsInfo, run_session
 from pytest_smtpsec.probe.cache import _Failed
 from pytest_smtpsec.probe.handshake import Handshake
 from pytest_smtpsec.target import Ports, Service, Target
@@ -467,7 +467,7 @@ SMTPS = replace(WELL_BEHAVED, implicit_tls=True)
 NAME = "mail.example.org"
 
 
-def run_checks(tmp: Path, anchors: tuple[Issued, ...], **ports: int | None) -> dict[str, tuple[Verdict, str]]:
+def run_checks(tmp: Path, anchors: tuple[Issued, ...], timeout: float = 3.0, **ports: int | None) -> dict[str, tuple[Verdict, str]]:
     """Every check on a target made of the fakes given by port: {"service::check": (verdict, reason + findings)}."""
     target = Target(
         HOST,
@@ -581,7 +581,7 @@ def test_a_465_that_greets_a_waiting_client_in_cleartext_fails(tmp_path: Path, s
 
 def test_a_465_that_never_greets_inside_tls_passes_nothing_tls(tmp_path: Path, serving: list[TlsFake]) -> None:
     port = start(serving, TlsSetup(RIGHT, greets=False), smtps=True)
-    table = run_checks(tmp_path, (ROOT,), smtps=port)
+    table = run_checks(tmp_path, (ROOT,), timeout=1.0, smtps=port)
     passed = {item for item, (verdict, _) in table.items() if verdict in (Verdict.PASS, Verdict.WARN) and item != "connections"}
     assert not passed & {
         f"smtps::{c}"
@@ -602,3 +602,10 @@ def test_a_clean_tls_host_stays_within_its_connection_budget(tmp_path: Path, ser
     problems = {item: said for item, (verdict, said) in table.items() if verdict not in (Verdict.PASS, Verdict.SKIP)}
     assert not problems
     assert int(table["connections"][1]) <= 12
+
+
+def test_the_whole_chain_is_read_from_the_handshake(serving: list[TlsFake]) -> None:
+    port = start(serving, TlsSetup(RIGHT), smtps=True)
+    target = Target(HOST, tls_name=NAME, ports=Ports(None, None, port), timeout=3.0)
+    der = tuple(c.cert.public_bytes(serialization.Encoding.DER) for c in RIGHT)
+    assert run_session(target, Service.SMTPS).handshake().chain == der

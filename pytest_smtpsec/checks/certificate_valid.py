@@ -17,7 +17,11 @@ from .base import Area, Fix, ServiceCheck
 
 def judged_chain(chain: tuple[x509.Certificate, ...], probes: Probes) -> tuple[x509.Certificate, ...]:
     """The path a client verifies (the chain sent, up to the CA of the CA file); the chain as sent where there is none."""
-    trust = verify(chain, trust_anchors(probes.target.ca_file))
+    try:
+        anchors = trust_anchors(probes.target.ca_file)
+    except (OSError, ValueError):
+        return chain  # no CA file to read: certificate_trusted says so; the chain sent is still judged here
+    trust = verify(chain, anchors)
     return trust.path if trust.problem is None else chain
 
 

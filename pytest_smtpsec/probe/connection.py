@@ -16,7 +16,6 @@ import warnings
 from dataclasses import dataclass
 
 from .errors import ProbeError
-from .peer_chain import peer_chain
 from .reply import Reply, ReplyError, ReplyReader
 from .transcript import Transcript, mask
 
@@ -185,7 +184,7 @@ class Connection:
                 raise TlsRefused(self.address, stage, f"TLS handshake failed: {exc.reason or exc}") from None
         self._flush(stage)
         self._tls = tls
-        chain = peer_chain(tls)
+        chain = _chain(tls)
         info = TlsInfo(version=tls.version() or "?", cipher=(tls.cipher() or ("?",))[0], chain=chain)
         self.transcript.event(f"TLS established: {info.version} {info.cipher}")
         return info
@@ -251,6 +250,17 @@ class Connection:
             raise ProbeError(self.address, stage, f"connection reset by the server while waiting for {waiting}") from None
         except OSError as exc:
             raise ProbeError(self.address, stage, f"receive failed: {exc.strerror or exc}") from None
+
+
+def _chain(tls: ssl.SSLObject) -> tuple[bytes, ...]:
+    """The certificates the server sent, leaf first (all of them where this Python can say, else the leaf)."""
+    sslobj = getattr(tls, "_sslobj", None)
+    unverified = getattr(sslobj, "get_unverified_chain", None)
+    if unverified is not None:
+        chain = unverified() or []
+        return tuple(cert.public_bytes(ssl._ssl.ENCODING_DER) for cert in chain)  # type: ignore[attr-defined]
+    leaf = tls.getpeercert(binary_form=True)
+    return (leaf,) if leaf else ()
 
 
 def probe_context(*, minimum: ssl.TLSVersion | None = None, maximum: ssl.TLSVersion | None = None) -> ssl.SSLContext:
