@@ -474,7 +474,7 @@ def run_checks(tmp: Path, anchors: tuple[Issued, ...], timeout: float = 3.0, **p
         tls_name=NAME,
         ports=Ports(**{**{"smtp": None, "submission": None, "smtps": None}, **ports}),
         ca_file=ca_file(tmp, *anchors),
-        timeout=3.0,
+        timeout=timeout,
     )
     probes = Probes(target)
     probes.warm_up()
