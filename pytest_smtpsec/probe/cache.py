@@ -66,8 +66,8 @@ class Probes:
         """The handshake of a client that sends no SNI (many MTAs on port 25); on 465 after a silent wait.
 
         On 465 the client first waits :data:`SILENT_WAIT` seconds saying nothing, as a cleartext SMTP client
-        would: cleartext then is :class:`CleartextOnTls`. Started by :meth:`warm_up` with the sessions, so
-        the wait costs no wall time of its own.
+        would: cleartext then is :class:`CleartextOnTls`. Started by :meth:`warm_up` beside the sessions, so
+        the wait overlaps them and the checks judged meanwhile.
         """
         wait = min(SILENT_WAIT, self.target.timeout / 4) if service.implicit_tls else 0.0
         return self.cached(
