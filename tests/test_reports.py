@@ -153,12 +153,12 @@ def test_summary_grid_has_a_row_per_host_and_a_column_per_check(site_run: RunRes
         "www.test": {area: "-" for area in AREAS} | {"expo": "pass"},
     }
     connections = {line.split()[0]: int(line.split()[1]) for line in lines if re.match(r"^mail\d\.test +\d+ ", line)}
-    assert connections == {"mail1.test": 5, "mail2.test": 5, "mail3.test": 5}
+    assert connections == {"mail1.test": 12, "mail2.test": 12, "mail3.test": 12}
 
 
 def test_summary_legend_findings_and_site_facts(site_run: RunResult) -> None:
     text = "\n".join(site_run.summary)
-    assert re.search(r"^126 results on 6 hosts: 90 pass, 3 FAIL, 2 warn, 6 skip, 25 ERR$", text, re.MULTILINE)
+    assert re.search(r"^142 results on 6 hosts: 102 pass, 3 FAIL, 2 warn, 6 skip, 29 ERR$", text, re.MULTILINE)
     assert "encr=encryption logi=login rela=relay cert=certificate tls=tls expo=exposure hard=hardening" in text
     ordered = [
         r"^FAIL printer\.test no_mail_service: port \d+ accepts connections; said '220 ",
@@ -322,8 +322,8 @@ def test_json_report_content(site_run: RunResult, small_site: SmallSite) -> None
     assert report["run"]["duration"] > 0 and report["run"]["started"].endswith("+00:00")
     hosts = {h["name"]: h for h in report["hosts"]}
     assert list(hosts) == ["down.test", "mail1.test", "mail2.test", "mail3.test", "printer.test", "www.test"]
-    assert hosts["mail1.test"]["connections"] == 5 and hosts["mail1.test"]["address"] == "127.0.0.1"
-    assert hosts["mail2.test"]["verdicts"]["warn"] == 2 and hosts["down.test"]["verdicts"]["error"] == 25
+    assert hosts["mail1.test"]["connections"] == 12 and hosts["mail1.test"]["address"] == "127.0.0.1"
+    assert hosts["mail2.test"]["verdicts"]["warn"] == 2 and hosts["down.test"]["verdicts"]["error"] == 29
     for name, host in hosts.items():  # a host's counts add up to its results
         assert sum(host["verdicts"].values()) == sum(1 for r in report["results"] if r["host"] == name)
     assert (
@@ -423,7 +423,7 @@ def test_xdist_workers_report_through_the_controller(
     pytester.path.joinpath("site.toml").write_text(small_site.inventory)
     pytester.makeini("[pytest]\nsmtpsec = true\nsmtpsec_inventory = site.toml\nsmtpsec_json = out/r.json\nsmtpsec_html = out/r.html\n")
     result = pytester.runpytest_subprocess("-n", "2", "-q", "-p", "no:cacheprovider", timeout=RUN_TIMEOUT)
-    result.stdout.fnmatch_lines(["*smtpsec summary*", "mail1.test *5 pass pass*", "*smtpsec JSON report: *out/r.json*", "*smtpsec HTML*"])
+    result.stdout.fnmatch_lines(["*smtpsec summary*", "mail1.test *12 pass pass*", "*smtpsec JSON report: *out/r.json*", "*smtpsec HTML*"])
     report = json.loads(pytester.path.joinpath("out", "r.json").read_text())
     validate_all(report)
 

@@ -20,8 +20,9 @@ def judge(probes: Probes, service: Service) -> Outcome:
         silent = probes.without_sni(service)  # a client that waits, saying nothing, before its ClientHello
     except CleartextOnTls as exc:
         waited = " to a client that waits" if exc.stage == "silent client" else " instead of TLS"
+        first_line = exc.seen.split(b"\n")[0][:80]  # what came later depends on timing: the banner alone is evidence
         return failed(
-            [f"the smtps port answered in cleartext{waited}: {exc.seen[:80]!r}"],
+            [f"the smtps port answered in cleartext{waited}: {first_line!r}"],
             transcript=exc.transcript,
         )
     banner = session.reply(Step.BANNER)  # the session's error where no banner came inside TLS
