@@ -563,11 +563,13 @@ def test_a_tls_1_0_only_server_gets_one_clear_failure(tmp_path: Path, serving: l
     assert not errors
 
 
-def test_a_connection_limiter_is_not_a_refusal(tmp_path: Path, serving: list[TlsFake]) -> None:
-    port = start(serving, TlsSetup(RIGHT, oldest=ssl.TLSVersion.TLSv1, ciphers="ALL", served=1))
-    table = run_checks(tmp_path, (ROOT,), smtp=port)
+@pytest.mark.parametrize("service", ["smtp", "smtps"])
+def test_a_connection_limiter_is_not_a_refusal(service: str, tmp_path: Path, serving: list[TlsFake]) -> None:
+    """Old TLS accepted, but every connection after the first is reset: "could not check", never "refuses"."""
+    port = start(serving, TlsSetup(RIGHT, oldest=ssl.TLSVersion.TLSv1, ciphers="ALL", served=1), smtps=service == "smtps")
+    table = run_checks(tmp_path, (ROOT,), **{service: port})
     for check in ("tls_protocols", "tls_ciphers"):
-        verdict, said = table[f"smtp::{check}"]
+        verdict, said = table[f"{service}::{check}"]
         assert verdict is Verdict.ERROR and ("connection reset" in said.lower() or "connection closed" in said), (check, said)
 
 
