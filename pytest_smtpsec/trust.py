@@ -2,7 +2,8 @@
 
 sendmail, Postfix, Exim (with OpenSSL) and most mail clients verify with OpenSSL's ``X509_verify_cert``
 for an SSL server: issuers are looked up in the CA file first, then among the certificates the server
-sent; every signature must verify; every issuer, the CA file's included, must be a CA (OpenSSL 3:
+sent, up to a self-signed root of the CA file (no partial chains: an intermediate alone there is not
+enough); every signature must verify; every issuer, the CA file's included, must be a CA (OpenSSL 3:
 basicConstraints CA:TRUE, critical or not, or an old v1 root; a keyUsage, where present, must allow
 keyCertSign) and respect its pathLenConstraint; an extendedKeyUsage, where present, must allow
 serverAuth; a leaf keyUsage must allow a TLS key exchange. ``tests/test_tls_accuracy.py`` checks each
@@ -105,8 +106,9 @@ def verify(chain: tuple[x509.Certificate, ...], anchors: tuple[x509.Certificate,
     for _ in range(MAX_DEPTH):
         if problem := _server_purpose(cert, cert is leaf):
             return Trust(tuple(path), problem)
-        if any(_same(cert, a) for a in anchors):
-            return Trust(tuple(path))
+        anchored = any(_same(cert, a) for a in anchors)
+        if is_self_signed(cert) and anchored:
+            return Trust(tuple(path))  # OpenSSL (without partial chains) ends only at a self-signed root of the CA file
         if is_self_signed(cert):
             if cert is leaf:
                 said = f"the certificate is self-signed ({describe(cert.subject)}) and not in the CA file: no CA vouches for it"
@@ -116,6 +118,9 @@ def verify(chain: tuple[x509.Certificate, ...], anchors: tuple[x509.Certificate,
         issuer = next((c for c in named if _signed_by(cert, c)), None)
         if issuer is None:
             who = "the certificate" if cert is leaf else _name(cert)
+            if anchored:
+                said = f"the CA file holds {_name(cert)} but not the root that issued it ('{describe(cert.issuer)}')"
+                return Trust(tuple(path), said + ": OpenSSL-based MTAs need the chain to end at a self-signed root there")
             if named:
                 said = f"{who} names '{describe(cert.issuer)}' as issuer, but that CA's signature on it does not verify"
                 if (digest := signature_hash(cert)) in WEAK_HASHES:

@@ -98,6 +98,13 @@ case(
     "the certificate is issued by 'CN=Fake Intermediate CA', which is not in the CA file (nor sent by the server)",
 )
 case(
+    "an intermediate alone in the CA file",
+    (issue("mail.example.org", INTERMEDIATE, names=("mail.example.org",)), INTERMEDIATE),
+    (INTERMEDIATE,),
+    "the CA file holds 'CN=Fake Intermediate CA' but not the root that issued it ('CN=Fake Root CA'): "
+    "OpenSSL-based MTAs need the chain to end at a self-signed root there",
+)
+case(
     "self-signed",
     (issue("mail.example.org", names=("mail.example.org",)),),
     (ROOT,),
