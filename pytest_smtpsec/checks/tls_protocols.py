@@ -55,14 +55,16 @@ def judge(probes: Probes, service: Service) -> Outcome:
     # refusal (a TLS alert) answers for all of them, and an acceptance for the newer ones offered. Only
     # the versions older than the one it took are asked one by one.
     accepted: list[str] = []
+    evidence = ""
     if too_old:
         first = _offer(probes, service, too_old[0], too_old[-1])
         if first.accepted and first.version in too_old:
             older = too_old[: too_old.index(first.version)]
             accepted = [first.version] + [v for v in older if _offer(probes, service, v, v).accepted]
+            evidence = first.transcript
     findings += [f"accepts {v} on {service.value}" for v in sorted(accepted, key=too_old.index)]
     if findings:
-        return failed(findings)
+        return failed(findings, transcript=evidence or tls_session(probes, service).transcript)
     reason = f"on {service.value}: negotiates {negotiated}; refuses {', '.join(too_old) or 'nothing older'} (TLS alerts)"
     return passed(f"{reason}; not probed: {', '.join(unprobed)}")
 
