@@ -618,3 +618,12 @@ def test_the_whole_chain_is_read_from_the_handshake(serving: list[TlsFake]) -> N
     target = Target(HOST, tls_name=NAME, ports=Ports(None, None, port), timeout=3.0)
     der = tuple(c.cert.public_bytes(serialization.Encoding.DER) for c in RIGHT)
     assert run_session(target, Service.SMTPS).handshake().chain == der
+
+
+@pytest.mark.parametrize("content", [b"mail\n", b"\x30\x82\x01\x0a binary DER"], ids=["text", "der"])
+def test_a_ca_file_that_is_not_pem_is_one_usage_error(pytester: pytest.Pytester, content: bytes) -> None:
+    pytester.path.joinpath("ca.crt").write_bytes(content)
+    result = pytester.runpytest("--smtpsec", "--smtpsec-host=127.0.0.1", "--smtpsec-ca-file=ca.crt", "-p", "no:cacheprovider")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*ca.crt is not a PEM CA bundle: no '-----BEGIN CERTIFICATE-----' block could be read*"])
+    assert len(result.stderr.lines) < 5 and "Traceback" not in result.stderr.str()
