@@ -63,6 +63,8 @@ def issue(
     aki: bool = True,
     ski: bool = True,
     eku: tuple[x509.ObjectIdentifier, ...] | None = (ExtendedKeyUsageOID.SERVER_AUTH,),
+    ca_eku: tuple[x509.ObjectIdentifier, ...] | None = None,
+    usage: x509.KeyUsage | None = None,
     path_length: int | None = None,
     not_before: dt.datetime | None = None,
     not_after: dt.datetime | None = None,
@@ -85,7 +87,7 @@ def issue(
     if basic_constraints:
         constraints = x509.BasicConstraints(ca=ca, path_length=path_length if ca else None)
         builder = builder.add_extension(constraints, critical=basic_constraints == "critical")
-    if key_usage:
+    if key_usage and usage is None:
         usage = x509.KeyUsage(
             digital_signature=not ca,
             content_commitment=False,
@@ -97,9 +99,11 @@ def issue(
             encipher_only=False,
             decipher_only=False,
         )
+    if usage is not None:
         builder = builder.add_extension(usage, critical=True)
-    if eku is not None and not ca:
-        builder = builder.add_extension(x509.ExtendedKeyUsage(list(eku)), critical=False)
+    purposes = ca_eku if ca else eku
+    if purposes is not None:
+        builder = builder.add_extension(x509.ExtendedKeyUsage(list(purposes)), critical=False)
     if names:
         builder = builder.add_extension(x509.SubjectAlternativeName([_general_name(n) for n in names]), critical=False)
     if ski:

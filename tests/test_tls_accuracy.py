@@ -154,6 +154,22 @@ case(
     (ROOT,),
     "'CN=mail.example.org' is limited by extendedKeyUsage to other uses than serverAuth",
 )
+_client_ca = issue("Client-Only CA", ROOT, ca=True, ca_eku=(ExtendedKeyUsageOID.CLIENT_AUTH,))
+case(
+    "an intermediate limited to clientAuth",
+    (issue("mail.example.org", _client_ca, names=("mail.example.org",)), _client_ca),
+    (ROOT,),
+    "'CN=Client-Only CA' is limited by extendedKeyUsage to other uses than serverAuth",
+)
+_server_ca = issue("Server CA", ROOT, ca=True, ca_eku=(ExtendedKeyUsageOID.SERVER_AUTH,))
+case("an intermediate limited to serverAuth", (issue("m.example.org", _server_ca, names=("m.example.org",)), _server_ca), (ROOT,), None)
+_sign_only = x509.KeyUsage(False, True, False, False, False, False, False, False, False)  # contentCommitment alone
+case(
+    "a leaf whose keyUsage allows no TLS key exchange",
+    (issue("mail.example.org", ROOT, names=("mail.example.org",), usage=_sign_only),),
+    (ROOT,),
+    "the certificate's keyUsage allows none of digitalSignature, keyEncipherment, keyAgreement",
+)
 _sloppy_root = root("Sloppy Private Root", key_usage=False, basic_constraints="noncritical", ski=False, aki=False)
 SLOPPY_LEAF = issue("mail.example.org", _sloppy_root, names=("mail.example.org",), aki=False)
 case("a sloppy private CA (no keyUsage, non-critical basicConstraints, no AKI)", (SLOPPY_LEAF,), (_sloppy_root,), None)
