@@ -160,7 +160,7 @@ def _overhead(results: Results) -> list[str]:
     if results.collect_with and results.collect_without:
         collected = f"{statistics.median(results.collected_in):.2f} s" if results.collected_in else "?"
         lines.append(
-            f"- `pytest --collect-only` with the plugin and one host (29 items): {results.collect_with.describe()}, "
+            f"- `pytest --collect-only` with the plugin and one host (35 items): {results.collect_with.describe()}, "
             f"of which pytest's own collection phase {collected}; bare pytest, no plugin, nothing to collect: "
             f"{results.collect_without.describe()}. The difference, {_overhead_seconds(results):.2f} s, is what the plugin adds "
             "to a pytest run before the first check: import, options, markers, collection, report header, and the longer "
@@ -235,7 +235,7 @@ def _limits(results: Results, ours: Row) -> list[str]:
         "certificates make the heap large. Suggested fix in `pytest_smtpsec/plugin.py`, `pytest_collection_finish`: call "
         f"`gc.freeze()` once collection is done (controller and workers). Measured above with `benchmarks/gc_freeze.py`: {gain} "
         "less per run (median against median).",
-        f"- **pytest's per-item machinery** (hooks and reports of 29 items, the terminal) takes "
+        f"- **pytest's per-item machinery** (hooks and reports of 35 items, the terminal) takes "
         f"{pct(one, 'pytest: running items (hooks, reports, terminal)', 'pytest: terminal summary and session end')}; "
         "the checks themselves are cheap because every one reads the shared probes.",
     ]

@@ -6,7 +6,6 @@ pure functions judge it with ``cryptography``, so each certificate check judges 
 
 from __future__ import annotations
 
-import datetime as dt
 import ipaddress
 import ssl
 import warnings
@@ -16,7 +15,6 @@ from pathlib import Path
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, rsa
-from cryptography.x509 import verification
 
 WEAK_HASHES = ("md5", "sha1")
 MIN_KEY_BITS = {"RSA": 2048, "DSA": 2048, "EC": 256}
@@ -46,11 +44,14 @@ def describe(name: x509.Name) -> str:
 
 
 def is_self_signed(cert: x509.Certificate) -> bool:
+    """Issued by itself: its own name as issuer, and its own key's signature (or one too old to check, SHA-1)."""
     if cert.issuer != cert.subject:
         return False
     try:
         cert.verify_directly_issued_by(cert)
-    except (ValueError, TypeError, Exception):  # any failure means "not self-signed"
+    except ValueError as exc:
+        return "unsupported signature algorithm" in str(exc).lower()
+    except Exception:  # a bad signature, an unsupported key: not signed by itself
         return False
     return True
 
@@ -65,55 +66,40 @@ def san_names(cert: x509.Certificate) -> tuple[list[str], list[ipaddress.IPv4Add
     return san.get_values_for_type(x509.DNSName), ips
 
 
-def name_matches(cert: x509.Certificate, name: str) -> bool:
-    """RFC 6125 matching of ``name`` against the subjectAltName: exact, or a wildcard in the leftmost label only."""
+def _dns_matches(pattern: str, wanted: str) -> bool:
+    """RFC 6125: exact (case-insensitive, a trailing dot ignored), or ``*`` as the whole leftmost label."""
+    pattern = pattern.lower().rstrip(".")
+    if pattern == wanted:
+        return True
+    if not pattern.startswith("*.") or "*" in pattern[2:] or "." not in pattern[2:]:
+        return False  # partial or inner wildcards and "*.tld" match nothing
+    head, _, rest = wanted.partition(".")
+    return bool(head) and rest == pattern[2:]
+
+
+def name_match(cert: x509.Certificate, name: str) -> str | None:
+    """How ``name`` is covered: "subjectAltName", "common name" (no DNS SAN at all, as OpenSSL falls back), or None.
+
+    An IP address matches IP SANs only; a host name matches DNS SANs, and the subject CN only when the
+    certificate has no DNS SAN (OpenSSL's X509_check_host; clients that never read the CN refuse it).
+    """
     dns, ips = san_names(cert)
     try:
         address = ipaddress.ip_address(name)
     except ValueError:
         address = None
     if address is not None:
-        return address in ips
+        return "subjectAltName" if address in ips else None
     wanted = name.lower().rstrip(".")
-    for pattern in (d.lower().rstrip(".") for d in dns):
-        if pattern == wanted:
-            return True
-        if pattern.startswith("*.") and "." in wanted:
-            head, rest = wanted.split(".", 1)
-            if head and rest == pattern[2:] and rest.count(".") >= 1:
-                return True
-    return False
-
-
-def chain_problem(chain: tuple[x509.Certificate, ...], anchors: tuple[x509.Certificate, ...]) -> str | None:
-    """Why the chain does not lead to a trusted CA, or None when it does.
-
-    Verified at a moment inside the leaf's validity, so an expired certificate is judged by
-    certificate_valid, not here; and for the leaf's own first name, so names are judged elsewhere.
-    """
-    leaf = chain[0]
-    if is_self_signed(leaf) and leaf not in anchors:
-        return f"the certificate is self-signed ({describe(leaf.subject)}): no CA vouches for it"
-    dns, ips = san_names(leaf)
-    subject: x509.DNSName | x509.IPAddress
     if dns:
-        subject = x509.DNSName(dns[0].lstrip("*."))
-    elif ips:
-        subject = x509.IPAddress(ips[0])
-    else:
-        return "the certificate has no subjectAltName, which verifying clients require"
-    start, end = leaf.not_valid_before_utc, leaf.not_valid_after_utc
-    moment = min(max(dt.datetime.now(dt.UTC), start + dt.timedelta(seconds=1)), end - dt.timedelta(seconds=1))
-    try:
-        verifier = verification.PolicyBuilder().store(verification.Store(list(anchors))).time(moment).build_server_verifier(subject)
-        verifier.verify(leaf, list(chain[1:]))
-    except verification.VerificationError as exc:
-        known = {describe(a.subject) for a in anchors}
-        issuer = describe(leaf.issuer)
-        if issuer not in known and not any(describe(c.subject) == issuer for c in chain[1:]):
-            return f"issued by '{issuer}', which is not a trusted CA here"
-        return f"the chain does not verify: {exc}"
-    return None
+        return "subjectAltName" if any(_dns_matches(d, wanted) for d in dns) else None
+    common = [str(a.value) for a in cert.subject.get_attributes_for_oid(x509.NameOID.COMMON_NAME)]
+    return "common name" if any(_dns_matches(cn, wanted) for cn in common) else None
+
+
+def name_matches(cert: x509.Certificate, name: str) -> bool:
+    """Whether the certificate covers ``name`` by its subjectAltName (RFC 6125)."""
+    return name_match(cert, name) == "subjectAltName"
 
 
 def key_description(cert: x509.Certificate) -> tuple[str, int]:

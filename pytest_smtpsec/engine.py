@@ -19,6 +19,8 @@ from .verdict import CheckResult
 
 PARALLEL_HOSTS = 16
 """Hosts probed at once, so no host waits on another's timeout."""
+PARALLEL_CHECKS = 4
+"""Checks of one host judged at once (so at most this many of its single-purpose handshakes at a time)."""
 
 NetworkCheck = ServiceCheck | TargetCheck
 
@@ -70,12 +72,12 @@ class Engine:
 
     def _warm(self, target: Target) -> None:
         probes = self.probes(target)
-        services = target.services
-        with ThreadPoolExecutor(max_workers=max(1, len(services)), thread_name_prefix="smtpsec-session") as pool:
-            list(pool.map(probes.sessions, services))
-        for check in self.registry.network:
-            for where in check.places(target):
-                self._judge(check, target, where)
+        probes.warm_up()
+        # The checks judge shared probes; judged side by side, the TLS handshakes that each of them asks for
+        # on its own service (old versions, weak suites, no SNI) overlap instead of queueing.
+        places = [(check, where) for check in self.registry.network for where in check.places(target)]
+        with ThreadPoolExecutor(max_workers=PARALLEL_CHECKS, thread_name_prefix="smtpsec-check") as pool:
+            list(pool.map(lambda place: self._judge(place[0], target, place[1]), places))
 
     def _judge(self, check: NetworkCheck, target: Target, where: Service | None) -> CheckResult:
         key = (check.name, target, where)

@@ -150,6 +150,20 @@ def parse_file(text: str) -> Path:
     return path
 
 
+def parse_ca_file(text: str) -> Path:
+    """A CA bundle: PEM certificates, checked before any connection (a DER file or /etc/hostname is a usage error)."""
+    path = parse_file(text)
+    from .certs import trust_anchors  # cryptography: imported only when a CA file is given
+
+    try:
+        anchors = trust_anchors(path)
+    except (OSError, ValueError):
+        anchors = ()
+    if not anchors:
+        raise SettingsError(f"{text} is not a PEM CA bundle: no '-----BEGIN CERTIFICATE-----' block could be read")
+    return path
+
+
 def parse_output(text: str) -> Path:
     """A report file to write (its directory is created when the report is written)."""
     return Path(text).expanduser()
@@ -192,7 +206,7 @@ OPTIONS: tuple[Option, ...] = (
     Option("smtp-role", _ROLE_HELP.format("port 25", "the role's default"), parse_service_role, "ROLE", "smtp_role"),
     Option("submission-role", _ROLE_HELP.format("the submission port", "default"), parse_service_role, "ROLE", "submission_role"),
     Option("smtps-role", _ROLE_HELP.format("the smtps port", "default"), parse_service_role, "ROLE", "smtps_role"),
-    Option("ca-file", "CA bundle to verify certificates against (default: the system store)", parse_file, "FILE", "ca_file", path=True),
+    Option("ca-file", "CA bundle to verify certificates against (default: the system store)", parse_ca_file, "FILE", "ca_file", path=True),
     Option("user", f"login for the AUTH and relay checks; the password comes only from ${PASSWORD_ENV}", parse_user, "USER", "user"),
     Option(
         "timeout",

@@ -16,20 +16,24 @@ SERVICES = ("smtp", "submission", "smtps")
 NEED_A_LOGIN = ("auth_after_tls", "relay_allowed_authenticated")
 """Checks that skip where no user is given (they log in); elsewhere they could not check like the rest."""
 
-NO_STARTTLS_SKIPS = (
-    {
-        f"{service}::{check}": "skip"
-        for service in ("smtp", "submission")
-        for check in ("starttls_no_injection", "certificate_trusted", "certificate_matches_host", "certificate_valid")
-    }
-    | {f"{service}::{check}": "skip" for service in ("smtp", "submission") for check in ("auth_after_tls", "relay_allowed_authenticated")}
-    | {"host::same_certificate_everywhere": "skip"}
-)
+NO_STARTTLS_SKIPS = {
+    f"{service}::{check}": "skip"
+    for service in ("smtp", "submission")
+    for check in (
+        "starttls_no_injection",
+        "certificate_trusted",
+        "certificate_matches_host",
+        "certificate_valid",
+        "tls_protocols",
+        "tls_ciphers",
+    )
+} | {f"{service}::{check}": "skip" for service in ("smtp", "submission") for check in ("auth_after_tls", "relay_allowed_authenticated")}
+"""Where STARTTLS is not offered. same_certificate_everywhere still compares smtps with and without SNI."""
 
 SMTPS_AFTER_TLS = (
     "auth_after_tls", "relay_denied_unauthenticated", "relay_allowed_authenticated",
     "certificate_trusted", "certificate_matches_host", "certificate_valid",
-    "banner_hides_version",
+    "tls_protocols", "tls_ciphers", "banner_hides_version",
 )  # fmt: skip
 """What needs TLS on the smtps port: "could not check" where that port speaks cleartext."""
 
@@ -41,7 +45,7 @@ PROFILE_VERDICTS: dict[str, dict[str, str]] = {
     "wrong-hostname": {f"{s}::certificate_matches_host": "fail" for s in SERVICES},
     "expired": {f"{s}::certificate_valid": "fail" for s in SERVICES},
     "weak-key": {f"{s}::certificate_valid": "fail" for s in SERVICES},
-    "old-tls": {"host::tls_protocols": "fail"},
+    "old-tls": {f"{s}::tls_protocols": "fail" for s in SERVICES},
     "open-relay": {f"{s}::relay_denied_unauthenticated": "fail" for s in ("smtp", "smtps")},  # 587 takes no MAIL without AUTH
     "relay-local-from": {f"{s}::relay_denied_unauthenticated": "fail" for s in ("smtp", "smtps")},
     "vrfy-on": {f"{s}::vrfy_expn_disabled": "warn" for s in ("smtp", "submission")},  # hardening: warns by default
@@ -49,7 +53,7 @@ PROFILE_VERDICTS: dict[str, dict[str, str]] = {
     "submission-open": {"submission::submission_requires_tls": "fail"},
     "no-auth-relay": {f"{s}::relay_allowed_authenticated": "fail" for s in SERVICES},
     "default-banner": {f"{s}::banner_hides_version": "warn" for s in SERVICES},
-    "weak-ciphers": {"host::tls_ciphers": "fail"},
+    "weak-ciphers": {f"{s}::tls_ciphers": "fail" for s in SERVICES},
     "smtps-cleartext": {"smtps::smtps_implicit_tls": "fail", **{f"smtps::{c}": "error" for c in SMTPS_AFTER_TLS}},
     "mixed-certs": {"host::same_certificate_everywhere": "fail"},
 }

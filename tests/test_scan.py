@@ -49,7 +49,7 @@ def _scan_checks(lab: LabPool, profile: str) -> tuple[Probes, dict[str, CheckRes
     probes = Probes(as_target(lab(profile)))
     with pytest.MonkeyPatch.context() as env:
         env.setenv(SCAN_ENV, "1")
-        results = {name: run_at(CHECKS[name], probes, None) for name in ("tls_protocols", "tls_ciphers")}
+        results = {name: run_at(CHECKS[name], probes, Service.SMTPS) for name in ("tls_protocols", "tls_ciphers")}
     return probes, results
 
 

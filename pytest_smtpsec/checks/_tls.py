@@ -5,7 +5,7 @@ from __future__ import annotations
 from cryptography import x509
 
 from ..certs import load_chain, summary
-from ..probe import ProbeError, Probes, SessionRecord, Step
+from ..probe import Probes, SessionRecord, Step
 from ..target import Service
 from .base import NotApplicable
 
@@ -23,6 +23,8 @@ def tls_session(probes: Probes, service: Service) -> SessionRecord:
         if starttls is not None and starttls.code != 220:
             raise NotApplicable(f"STARTTLS was refused on {service.value} ({starttls}), so no TLS session")
     session.handshake()
+    if service.implicit_tls:
+        session.reply(Step.BANNER)  # a 465 that never greets inside TLS is no mail service to judge: the session's error
     return session
 
 
@@ -34,26 +36,3 @@ def presented_chain(probes: Probes, service: Service) -> tuple[tuple[x509.Certif
         raise NotApplicable(f"{service.value} presented no certificate")
     chain = load_chain(tls.chain)
     return chain, f"{session.address} presented ({tls.version}):\n{summary(chain)}"
-
-
-def handshake_service(probes: Probes) -> Service:
-    """The service to ask single-purpose TLS questions on: the cheapest one whose probe session got TLS up.
-
-    smtps needs no SMTP dialogue before the handshake, so it comes first; a service whose TLS is broken
-    is judged by its own checks and does not hide the others.
-    """
-    first_error: ProbeError | None = None
-    for service in (Service.SMTPS, Service.SUBMISSION, Service.SMTP):
-        if service not in probes.target.services:
-            continue
-        try:
-            tls_session(probes, service)
-        except NotApplicable:
-            continue
-        except ProbeError as exc:
-            first_error = first_error or exc
-            continue
-        return service
-    if first_error is not None:
-        raise first_error
-    raise NotApplicable("no service of this host speaks TLS")

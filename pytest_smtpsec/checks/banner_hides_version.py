@@ -1,28 +1,46 @@
-"""Hardening beside the note: the banner and EHLO greeting do not advertise the software version."""
+"""Hardening beside the note: the banner, EHLO and HELP texts do not advertise the software version.
+
+Every line of every reply the probe session recorded is read (a version often sits on banner line 2, in
+the EHLO greeting, or in HELP, which the reference sendmail answers with "This is sendmail version ...").
+"""
 
 from __future__ import annotations
 
 import re
 
-from ..probe import Probes, Step
+from ..probe import Probes
 from ..target import Service
 from ..verdict import Outcome, passed, warned
 from .base import Area, Fix, ServiceCheck
 
+PRODUCTS = (
+    r"sendmail|postfix|exim|qmail|opensmtpd|smtpd|haraka|courier|zimbra|exchange|microsoft esmtp mail service|"
+    r"microsoft smtp server|mdaemon|kerio connect|icewarp|communigate pro|hmailserver|mailenable|axigen|smartermail|"
+    r"domino|james|xmail|merak|surgemail|ecelerity|ironport|mimecast|postfix-\w+"
+)
 VERSION = re.compile(
-    r"\b(?:sendmail|postfix|exim|exchange|qmail|opensmtpd|haraka|courier|zimbra|smtpd)\b\D{0,12}v?\d+\.\d+(?:\.\d+)*",
+    rf"\b(?:{PRODUCTS})\b[^\d\r\n]{{0,16}}?v?\d+\.\d+(?:[.\-]\w+)*|\bversion\b[:\s]{{0,3}}v?\d+\.\d+(?:\.\w+)*",
     re.IGNORECASE,
 )
-"""A product name followed closely by a version number: '220 mx ESMTP Sendmail 8.17.1.9/8.17.1.9; ...'."""
+"""A known product closely followed by a version ('ESMTP Sendmail 8.17.1.9/8.17.1.9', 'Microsoft ESMTP MAIL
+Service, Version: 10.0.17763.1', 'Exim 4.96', 'Haraka/2.8.28'), or the word 'version' before a number."""
+
+
+def leaks(lines: list[str]) -> list[str]:
+    """The version disclosures in ``lines``, each once, in order of appearance."""
+    found = (m.group(0).strip() for line in lines for m in VERSION.finditer(line))
+    return list(dict.fromkeys(found))
 
 
 def judge(probes: Probes, service: Service) -> Outcome:
     session = probes.session(service)
-    shown = [r for r in (session.reply(Step.BANNER), session.reply(Step.EHLO), session.reply(Step.EHLO_TLS)) if r]
-    leaks = sorted({m.group(0).strip() for r in shown for m in VERSION.finditer(r.lines[0] if r.lines else "")})
-    if leaks:
-        return warned([f"the greeting shows a software version: {', '.join(leaks)}"], transcript=session.transcript)
-    return passed("no software version in the banner or EHLO greeting")
+    shown = leaks([line for reply in session.replies.values() for line in reply.lines])
+    if shown:
+        return warned([f"the server's replies show a software version: {', '.join(shown)}"], transcript=session.transcript)
+    if session.error is not None:
+        raise session.error  # a session cut short has not shown everything it would
+    read = ", ".join(step.value for step in session.replies)
+    return passed(f"no software version in any reply ({read})")
 
 
 CHECK = ServiceCheck(
@@ -30,9 +48,14 @@ CHECK = ServiceCheck(
     title="The banner does not advertise the software version (hardening)",
     area=Area.HARDENING,
     services=(Service.SMTP, Service.SUBMISSION, Service.SMTPS),
-    expected="a banner like '220 mail.example.org ESMTP' with no version number",
+    expected="a banner like '220 mail.example.org ESMTP'; no version number in any line of the banner, EHLO or HELP",
     note="Beside the note: a version in the banner tells attackers which exploits to try (a warning, not a failure).",
-    fix=Fix("define(`confSMTP_LOGIN_MSG', `$j ESMTP')dnl   # instead of `$j Sendmail $v/$Z; $b'"),
+    fix=Fix(
+        "define(`confSMTP_LOGIN_MSG', `$j ESMTP')dnl   # instead of `$j Sendmail $v/$Z; $b'\n"
+        "and an empty HelpFile: define(`HELP_FILE', `')dnl",
+        postfix="smtpd_banner = $myhostname ESMTP",
+        exim="smtp_banner = $smtp_active_hostname ESMTP",
+    ),
     judge=judge,
     hardening=True,
 )

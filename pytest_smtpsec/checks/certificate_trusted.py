@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from ..certs import chain_problem, describe, trust_anchors
+from ..certs import describe, trust_anchors
 from ..probe import Probes
 from ..target import Service
-from ..verdict import Outcome, failed, passed
+from ..trust import STRICT_VERIFIERS, strict_problems, verify
+from ..verdict import Outcome, failed, passed, warned
 from ._tls import presented_chain
 from .base import Area, Fix, ServiceCheck
 
@@ -13,12 +14,16 @@ from .base import Area, Fix, ServiceCheck
 def judge(probes: Probes, service: Service) -> Outcome:
     chain, transcript = presented_chain(probes, service)
     ca_file = probes.target.ca_file
-    anchors = trust_anchors(ca_file)
     store = str(ca_file) if ca_file else "the system store"
-    problem = chain_problem(chain, anchors)
-    if problem:
-        return failed([problem, f"trusted CAs: {store}"], transcript=transcript)
-    return passed(f"issued by '{describe(chain[0].issuer)}', trusted via {store}")
+    trust = verify(chain, trust_anchors(ca_file))
+    if trust.problem is not None:
+        return failed([trust.problem, f"trusted CAs: {store}"], transcript=transcript)
+    anchor = describe(trust.path[-1].subject)
+    strict = strict_problems(trust.path)
+    if strict:
+        said = f"OpenSSL-based MTAs and mail clients trust it (via '{anchor}'), but {STRICT_VERIFIERS} reject it"
+        return warned([said, *strict], transcript=transcript)
+    return passed(f"issued by '{describe(chain[0].issuer)}', trusted via '{anchor}' from {store}")
 
 
 CHECK = ServiceCheck(
@@ -26,7 +31,10 @@ CHECK = ServiceCheck(
     title="The certificate chain leads to a trusted CA (not self-signed)",
     area=Area.CERTIFICATE,
     services=(Service.SMTP, Service.SUBMISSION, Service.SMTPS),
-    expected="a chain that verifies against --smtpsec-ca-file (or the system store); no self-signed certificate",
+    expected=(
+        "a chain that OpenSSL verifies against --smtpsec-ca-file (or the system store), as sending MTAs do; "
+        "no self-signed certificate; a warning where strict RFC 5280 verifiers would reject it"
+    ),
     note=(
         "Certificates: 'You should avoid using self-signed certs, these will confuse the end user. Many client "
         "applications will fail miserably when presented with a self-signed cert'; use a key pair from a well "

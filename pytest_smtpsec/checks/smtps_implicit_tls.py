@@ -17,23 +17,24 @@ def judge(probes: Probes, service: Service) -> Outcome:
     session = probes.session(service)
     try:
         tls = session.handshake()
+        silent = probes.without_sni(service)  # a client that waits, saying nothing, before its ClientHello
     except CleartextOnTls as exc:
-        first = exc.seen.splitlines()[0][:80] if exc.seen else b""  # the banner: what follows depends on timing
+        waited = " to a client that waits" if exc.stage == "silent client" else " instead of TLS"
+        first_line = exc.seen.split(b"\n")[0][:80]  # what came later depends on timing: the banner alone is evidence
         return failed(
-            [f"the smtps port answered in cleartext instead of TLS: {first!r}"],
+            [f"the smtps port answered in cleartext{waited}: {first_line!r}"],
             transcript=exc.transcript,
         )
-    banner = session.reply(Step.BANNER)
-    ehlo = session.reply(Step.EHLO)
-    assert banner is not None and ehlo is not None
-    findings = []
+    banner = session.reply(Step.BANNER)  # the session's error where no banner came inside TLS
+    assert banner is not None
     if banner.code != 220:
-        findings.append(f"the banner inside TLS was '{banner}', expected 220")
-    if ehlo.extension("AUTH") is None:
-        findings.append("AUTH is not offered inside TLS: users cannot log in on the smtps port")
-    if findings:
-        return failed(findings, transcript=session.transcript)
-    return passed(f"TLS first ({tls.version}), then '{banner.code}' and AUTH inside TLS", transcript=session.transcript)
+        return failed([f"the banner inside TLS was '{banner}', expected 220"], transcript=session.transcript)
+    ehlo = session.reply(Step.EHLO)
+    assert ehlo is not None
+    if ehlo.auth_mechanisms() is None and probes.target.takes_logins(service):
+        return failed(["AUTH is not offered inside TLS: users cannot log in on the smtps port"], transcript=session.transcript)
+    quiet = "a silent client got no cleartext" if silent.accepted else f"a silent client got no cleartext ({silent.detail})"
+    return passed(f"TLS first ({tls.version}), then '{banner.code}' and AUTH inside TLS; {quiet}", transcript=session.transcript)
 
 
 CHECK = ServiceCheck(
@@ -41,7 +42,10 @@ CHECK = ServiceCheck(
     title="The smtps port does TLS before anything else and offers AUTH inside it",
     area=Area.ENCRYPTION,
     services=(Service.SMTPS,),
-    expected="no cleartext banner; the TLS handshake succeeds at once; then '220 ... ESMTP' and EHLO with AUTH",
+    expected=(
+        "no cleartext banner, neither at once nor to a client that waits; the TLS handshake succeeds at once; "
+        "then '220 ... ESMTP' and EHLO with AUTH"
+    ),
     note=(
         "Port 465 (smtps): 'Port 465 requires the SSL encryption, it is not optional -- smtps on port "
         "465 is like https on port 443'; the note recommends it to clients (use_smtps=yes)."

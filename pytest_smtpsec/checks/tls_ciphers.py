@@ -13,9 +13,10 @@ import ssl
 from ..probe import Probes
 from ..probe.connection import probe_context
 from ..probe.scan import TlsScan, scan_wanted, scanned
+from ..target import Service
 from ..verdict import Outcome, failed, passed
-from ._tls import handshake_service
-from .base import Area, Fix, NotApplicable, TargetCheck
+from ._tls import tls_session
+from .base import Area, Fix, NotApplicable, ServiceCheck
 
 WEAK_CLASSES = {"NULL": "eNULL", "anonymous": "aNULL", "export": "EXPORT", "RC4": "RC4", "DES": "DES", "3DES": "3DES"}
 _MARKERS = (
@@ -48,20 +49,19 @@ def offerable() -> tuple[list[str], list[str]]:
     return can, cannot
 
 
-def judge(probes: Probes) -> Outcome:
-    where = handshake_service(probes)
-    probes.session(where).handshake()  # the service must speak TLS at all before its ciphers are asked about
+def judge(probes: Probes, service: Service) -> Outcome:
+    tls_session(probes, service).handshake()  # the service must speak TLS at all before its ciphers are asked about
     if scan_wanted():
-        return _judge_scan(scanned(probes, where))
+        return _judge_scan(scanned(probes, service))
     can, cannot = offerable()
     if not can:
         raise NotApplicable(f"this OpenSSL can offer none of the weak suites ({', '.join(cannot)})")
     context = probe_context(maximum=ssl.TLSVersion.TLSv1_2)
     context.set_ciphers(":".join(f"{WEAK_CLASSES[c]}" for c in can) + ":@SECLEVEL=0")
-    answer = probes.handshake(where, "weak ciphers: " + ", ".join(can), context)
+    answer = probes.handshake(service, "weak ciphers: " + ", ".join(can), context)
     if answer.accepted:
-        return failed([f"accepts a weak cipher suite on {where.value}: {answer.detail}"], transcript=answer.transcript)
-    reason = f"on {where.value}: refuses {', '.join(can)} suites"
+        return failed([f"accepts a weak cipher suite on {service.value}: {answer.detail}"], transcript=answer.transcript)
+    reason = f"on {service.value}: refuses {', '.join(can)} suites (TLS alert)"
     if cannot:
         reason += f"; not probed: {', '.join(cannot)} (compiled out of this OpenSSL; pytest-smtpsec[scan] probes them)"
     return passed(reason)
@@ -77,11 +77,12 @@ def _judge_scan(scan: TlsScan) -> Outcome:
     return passed(reason, transcript=evidence)
 
 
-CHECK = TargetCheck(
+CHECK = ServiceCheck(
     name="tls_ciphers",
     title="No NULL, anonymous, export, RC4 or DES/3DES cipher suites",
     area=Area.TLS,
-    expected="a TLS 1.2 handshake that offers only weak suites is refused",
+    services=(Service.SMTP, Service.SUBMISSION, Service.SMTPS),
+    expected="on every TLS service: a TLS 1.2 handshake that offers only weak suites is refused with a TLS alert",
     note=(
         "The SSL must really protect the userid and password: NULL suites do not encrypt, anonymous suites do "
         "not authenticate the server, and export, RC4 and DES suites are broken."

@@ -1,4 +1,6 @@
-"""No SSLv3, TLS 1.0 or 1.1: the server refuses protocols older than the policy (TLS 1.2 by default).
+"""No SSLv3, TLS 1.0 or 1.1: each TLS service refuses protocols older than the policy (TLS 1.2 by default).
+
+Judged on every service (25 and 587 after STARTTLS, 465): sites keep old TLS on port 25 "for old MTAs".
 
 The stdlib's OpenSSL cannot offer SSLv3 (nor, on some systems, TLS 1.0/1.1), and says so in the result;
 with the optional scan (``pytest-smtpsec[scan]`` and ``SMTPSEC_SCAN=1``) sslyze asks about every version
@@ -9,14 +11,14 @@ from __future__ import annotations
 
 import ssl
 
-from ..probe import Probes
+from ..probe import Handshake, Probes
 from ..probe.connection import probe_context
 from ..probe.scan import PROTOCOLS, TlsScan, scan_wanted, scanned
 from ..settings import TLS_VERSIONS
 from ..target import Service
 from ..verdict import Outcome, failed, passed
-from ._tls import handshake_service
-from .base import Area, Fix, TargetCheck
+from ._tls import tls_session
+from .base import Area, Fix, ServiceCheck
 
 _VERSIONS = {
     "TLSv1": ssl.TLSVersion.TLSv1,
@@ -38,27 +40,32 @@ def client_can_offer(version: str) -> bool:
     return True
 
 
-def judge(probes: Probes) -> Outcome:
-    where = handshake_service(probes)
-    negotiated = probes.session(where).handshake().version  # the probe session's modern handshake
+def judge(probes: Probes, service: Service) -> Outcome:
+    negotiated = tls_session(probes, service).handshake().version  # the probe session's own handshake
     minimum = probes.target.min_tls
     if scan_wanted():
-        return _judge_scan(scanned(probes, where), negotiated, minimum)
-    too_old = [v for v in TLS_VERSIONS[: TLS_VERSIONS.index(minimum)] if client_can_offer(v)]
-    unprobed = ["SSLv3 (this OpenSSL has no SSLv3)"]
-    unprobed += [f"{v} (this OpenSSL cannot offer it)" for v in TLS_VERSIONS[: TLS_VERSIONS.index(minimum)] if v not in too_old]
+        return _judge_scan(scanned(probes, service), negotiated, minimum)
+    below = TLS_VERSIONS[: TLS_VERSIONS.index(minimum)]
+    too_old = [v for v in below if client_can_offer(v)]
+    unprobed = ["SSLv3 (this OpenSSL has no SSLv3)", *(f"{v} (this OpenSSL cannot offer it)" for v in below if v not in too_old)]
     findings = []
-    if negotiated in TLS_VERSIONS[: TLS_VERSIONS.index(minimum)]:
+    if negotiated in below:
         findings.append(f"the best protocol negotiated was {negotiated}, below the policy minimum {minimum}")
     # One handshake offering every old version at once: the server takes the newest it accepts, so a
-    # refusal answers for all of them. Only when one is accepted do we ask version by version.
-    accepted = []
-    if too_old and _accepts(probes, where, too_old[0], too_old[-1]):
-        accepted = [v for v in too_old if _accepts(probes, where, v, v)]
-    findings += [f"accepts {v} on {where.value}" for v in accepted]
+    # refusal (a TLS alert) answers for all of them, and an acceptance for the newer ones offered. Only
+    # the versions older than the one it took are asked one by one.
+    accepted: list[str] = []
+    evidence = ""
+    if too_old:
+        first = _offer(probes, service, too_old[0], too_old[-1])
+        if first.accepted and first.version in too_old:
+            older = too_old[: too_old.index(first.version)]
+            accepted = [first.version] + [v for v in older if _offer(probes, service, v, v).accepted]
+            evidence = first.transcript
+    findings += [f"accepts {v} on {service.value}" for v in sorted(accepted, key=too_old.index)]
     if findings:
-        return failed(findings)
-    reason = f"on {where.value}: negotiates {negotiated}; refuses {', '.join(too_old) or 'nothing older'}"
+        return failed(findings, transcript=evidence or tls_session(probes, service).transcript)
+    reason = f"on {service.value}: negotiates {negotiated}; refuses {', '.join(too_old) or 'nothing older'} (TLS alerts)"
     return passed(f"{reason}; not probed: {', '.join(unprobed)}")
 
 
@@ -73,17 +80,22 @@ def _judge_scan(scan: TlsScan, negotiated: str, minimum: str) -> Outcome:
     return passed(f"on {scan.service.value}: negotiates {negotiated}; refuses {', '.join(too_old)} ({scan.summary})")
 
 
-def _accepts(probes: Probes, service: Service, oldest: str, newest: str) -> bool:
+def _offer(probes: Probes, service: Service, oldest: str, newest: str) -> Handshake:
+    """One handshake offering only ``oldest``..``newest``: accepted, or refused by a TLS alert (else ProbeError)."""
     offer = oldest if oldest == newest else f"{oldest}-{newest}"
     context = probe_context(minimum=_VERSIONS[oldest], maximum=_VERSIONS[newest])
-    return probes.handshake(service, offer, context).accepted
+    return probes.handshake(service, offer, context)
 
 
-CHECK = TargetCheck(
+CHECK = ServiceCheck(
     name="tls_protocols",
     title="No SSLv3, TLS 1.0 or TLS 1.1; TLS 1.2 or newer is offered",
     area=Area.TLS,
-    expected="the handshake negotiates TLS 1.2+; handshakes offering only TLS 1.0 or only TLS 1.1 are refused",
+    services=(Service.SMTP, Service.SUBMISSION, Service.SMTPS),
+    expected=(
+        "on every TLS service: the handshake negotiates TLS 1.2+; a handshake offering only TLS 1.0/1.1 is refused "
+        "with a TLS alert (a reset or close is 'could not check')"
+    ),
     note=(
         "The SSL the note asks for must really protect 'the userid and password': SSLv3, TLS 1.0 and 1.1 are "
         "broken or deprecated (RFC 8996) and no longer protect them."

@@ -7,10 +7,13 @@ import ssl
 import threading
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import TypeVar
 
 from ..target import Service, Target
-from .handshake import Handshake, try_handshake
+from .connection import probe_context
+from .errors import ProbeError
+from .handshake import SILENT_WAIT, Handshake, try_handshake
 from .listening import PortState, port_state
 from .session import AUTH_PER_CONNECTION, Kind, Plan, SessionRecord, bad_logins, run_session
 
@@ -18,8 +21,17 @@ T = TypeVar("T")
 
 FIRST_WAVE = (0, AUTH_PER_CONNECTION, 2 * AUTH_PER_CONNECTION)
 """Wrong-login sessions started with the others: what PLAIN and LOGIN need (three wrong logins each)."""
-CONNECTION_BUDGET = 12
-"""The most connections the whole suite opens to one host (all three services, logins and TLS questions)."""
+CONNECTION_BUDGET = 17
+"""The most connections the whole suite opens to one host that takes logins on all three ports: ten SMTP
+sessions (the note's dialogue, the decoy login and relaying in every form, the wrong logins) and seven TLS
+questions (old versions and weak suites on each port, 465's silent client); twelve without a login."""
+
+
+@dataclass(frozen=True)
+class _Failed:
+    """A probe that ended in an error, cached like an answer."""
+
+    error: ProbeError
 
 
 class Probes:
@@ -53,10 +65,16 @@ class Probes:
             key_lock = self._key_locks.setdefault(key, threading.Lock())
         with key_lock:
             if key not in self._results:
-                self._results[key] = fetch()
+                try:
+                    self._results[key] = fetch()
+                except ProbeError as exc:  # an answer too: asked again, it would cost another connection
+                    self._results[key] = _Failed(exc)
                 with self._lock:
                     self.connections += connections
-            return self._results[key]  # type: ignore[return-value]
+            found = self._results[key]
+        if isinstance(found, _Failed):
+            raise found.error
+        return found  # type: ignore[return-value]
 
     def session(self, service: Service) -> SessionRecord:
         """The main probe session of one service (see :mod:`pytest_smtpsec.probe.session`)."""
@@ -104,6 +122,40 @@ class Probes:
     def handshake(self, service: Service, offer: str, context: ssl.SSLContext) -> Handshake:
         """One single-purpose TLS handshake (see :mod:`pytest_smtpsec.probe.handshake`), keyed by ``offer``."""
         return self.cached(("handshake", service, offer), lambda: try_handshake(self.target, service, context, offer))
+
+    def without_sni(self, service: Service) -> Handshake:
+        """What a client that sends no SNI (many MTAs on port 25) is shown; on 465 after a silent wait.
+
+        On 25 and 587 the extra session is that client, so this costs no connection of its own. On 465 the
+        client first waits :data:`SILENT_WAIT` seconds saying nothing, as a cleartext SMTP client would:
+        cleartext then is :class:`CleartextOnTls`. :meth:`warm_up` starts it beside the sessions.
+        """
+        if not service.implicit_tls:
+            extra = self.extra(service)
+            if extra.tls is not None:
+                tls = extra.tls
+                return Handshake(service, "no SNI", True, f"{tls.version} {tls.cipher}", extra.transcript, tls.version, tls.chain)
+        wait = min(SILENT_WAIT, self.target.timeout / 4) if service.implicit_tls else 0.0
+        return self.cached(
+            ("handshake", service, "no SNI"),
+            lambda: try_handshake(self.target, service, probe_context(), "no SNI", sni=False, listen_first=wait),
+        )
+
+    def warm_up(self) -> None:
+        """Fetch at once what every run needs: every service's sessions (returns when they are done), and 465's
+        silent-client look, left running in the background: its wait overlaps the checks judged meanwhile."""
+        if Service.SMTPS in self.target.services:
+            threading.Thread(target=self._quietly, args=(self.without_sni, Service.SMTPS), daemon=True).start()
+        services = self.target.services
+        with ThreadPoolExecutor(max_workers=max(1, len(services)), thread_name_prefix="smtpsec-service") as pool:
+            list(pool.map(self.sessions, services))
+
+    @staticmethod
+    def _quietly(fetch: Callable[[Service], object], service: Service) -> None:
+        try:
+            fetch(service)
+        except ProbeError:
+            pass  # cached: the check that needs it says "could not check" itself
 
     def port(self, port: int, *, banner: bool = True) -> PortState:
         """Whether anything accepts connections on ``port`` (and, with ``banner``, what it says first)."""

@@ -46,7 +46,11 @@ class CleartextOnTls(ProbeError):
 
 
 class TlsRefused(ProbeError):
-    """The server refused or broke off the TLS handshake (alert, reset, close): it will not speak this TLS."""
+    """The server answered the handshake with a TLS alert, or with a version or suite this client did not offer.
+
+    Only that is an answer to "would you speak this TLS?". A reset, a close or silence is not: a connection
+    limiter or a busy server does the same to every client, so those stay plain "could not check" errors.
+    """
 
 
 class Connection:
@@ -156,6 +160,20 @@ class Connection:
 
     # -- TLS -------------------------------------------------------------------------------------
 
+    def listen(self, seconds: float, stage: str) -> bytes:
+        """What the server sends unasked within ``seconds`` (b"" if nothing): a TLS server waits for the client."""
+        self._sock.settimeout(max(0.001, min(seconds, self.deadline - time.monotonic())))
+        try:
+            data = self._sock.recv(_RECV)
+        except TimeoutError:
+            return b""
+        except OSError as exc:
+            raise ProbeError(self.address, stage, f"receive failed: {exc.strerror or exc}") from None
+        if not data:
+            raise ProbeError(self.address, stage, "connection closed by the server before the client said anything")
+        self._reader.feed(data)
+        return data
+
     def start_tls(self, context: ssl.SSLContext, server_hostname: str | None, stage: str = "tls") -> TlsInfo:
         """Run the TLS handshake on this socket (after ``220`` to STARTTLS, or at once on 465)."""
         if self._reader.pending:
@@ -171,7 +189,7 @@ class Connection:
             except ssl.SSLWantReadError:
                 self._flush(stage)
                 so_far = f"{received} bytes received" if received else "nothing received"
-                data = self._recv(deadline, stage, waiting=f"the TLS handshake ({so_far})", reset=TlsRefused)
+                data = self._recv(deadline, stage, waiting=f"the TLS handshake ({so_far})")
                 if not received and data and data[0] not in _TLS_RECORDS:
                     # Not TLS at all. An SMTP reply there is the insecure case; HTTP, SSH or junk is no mail server.
                     if data[:1].isdigit():
@@ -179,7 +197,7 @@ class Connection:
                     seen = self._seen(data)
                     raise ProbeError(self.address, stage, f"not a TLS server: it answered the ClientHello with {seen}") from None
                 if not data:
-                    raise TlsRefused(self.address, stage, f"connection closed during the TLS handshake ({so_far})") from None
+                    raise ProbeError(self.address, stage, f"connection closed during the TLS handshake ({so_far})") from None
                 received += len(data)
                 self._incoming.write(data)
             except ssl.SSLError as exc:
@@ -254,7 +272,7 @@ class Connection:
         except OSError as exc:
             raise ProbeError(self.address, stage, f"send failed: {exc.strerror or exc}") from None
 
-    def _recv(self, deadline: float, stage: str, waiting: str, reset: type[ProbeError] = ProbeError) -> bytes:
+    def _recv(self, deadline: float, stage: str, waiting: str) -> bytes:
         remaining = deadline - time.monotonic()
         if remaining <= 0:
             raise ProbeError(self.address, stage, f"timed out after {self.timeout:g} s waiting for {waiting}")
@@ -264,7 +282,7 @@ class Connection:
         except TimeoutError:
             raise ProbeError(self.address, stage, f"timed out after {self.timeout:g} s waiting for {waiting}") from None
         except ConnectionResetError:
-            raise reset(self.address, stage, f"connection reset by the server while waiting for {waiting}") from None
+            raise ProbeError(self.address, stage, f"connection reset by the server while waiting for {waiting}") from None
         except OSError as exc:
             raise ProbeError(self.address, stage, f"receive failed: {exc.strerror or exc}") from None
 
@@ -281,16 +299,23 @@ def _chain(tls: ssl.SSLObject) -> tuple[bytes, ...]:
 
 
 def probe_context(*, minimum: ssl.TLSVersion | None = None, maximum: ssl.TLSVersion | None = None) -> ssl.SSLContext:
-    """A client context that never aborts on the certificate: the chain is kept and judged by the certificate checks."""
+    """A client context that never aborts on the certificate: the chain is kept and judged by the certificate checks.
+
+    Without bounds it offers every version this OpenSSL can still speak (TLS 1.0 up, at security level 0),
+    so a server stuck on old TLS is judged with one clear failure of ``tls_protocols`` instead of turning
+    every other check into "could not check". A modern server still negotiates TLS 1.3 or 1.2.
+    """
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     context.check_hostname = False
     context.verify_mode = ssl.CERT_NONE
-    if minimum is not None or maximum is not None:
-        context.set_ciphers("ALL:@SECLEVEL=0")
-        with warnings.catch_warnings():  # asking for TLS 1.0/1.1 on purpose: that is the probe
-            warnings.simplefilter("ignore", DeprecationWarning)
+    context.set_ciphers("ALL:@SECLEVEL=0" if minimum is not None or maximum is not None else "DEFAULT:@SECLEVEL=0")
+    with warnings.catch_warnings():  # asking for TLS 1.0/1.1 on purpose: that is the probe
+        warnings.simplefilter("ignore", DeprecationWarning)
+        try:
+            context.minimum_version = minimum if minimum is not None else ssl.TLSVersion.TLSv1
+        except (ValueError, ssl.SSLError):
             if minimum is not None:
-                context.minimum_version = minimum
-            if maximum is not None:
-                context.maximum_version = maximum
+                raise
+        if maximum is not None:
+            context.maximum_version = maximum
     return context

@@ -314,8 +314,9 @@ class _Dialogue:
 
     @property
     def _sni(self) -> str | None:
-        """The wrong-login sessions connect without SNI, as many sending MTAs do (their certificate is kept)."""
-        return None if self.plan.kind is Kind.LOGINS else self.target.sni
+        """Only the main session sends SNI: the others connect as many sending MTAs do, so the certificate a
+        client without SNI is shown is known too (:meth:`Probes.without_sni`)."""
+        return self.target.sni if self.plan.kind is Kind.MAIN else None
 
     @property
     def _local_domain(self) -> str:
