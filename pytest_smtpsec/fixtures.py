@@ -152,7 +152,8 @@ def smtp_session(request: pytest.FixtureRequest, smtp_target: Target) -> Iterato
 def smtpsec_check(pytestconfig: pytest.Config, smtp_target: Target) -> Callable[[str, Service | str | None], CheckResult]:
     """Run a named check from a test and get its :class:`~pytest_smtpsec.CheckResult` to assert on.
 
-    Scope: function. Type: ``(check: str, service: str | Service | None) -> CheckResult``.
+    Scope: function. Type: ``(check: str, service: str | Service | None) -> CheckResult``. Without a
+    service, a per-service check runs on each service it applies to and the worst result comes back.
     """
     plan = pytestconfig.stash[PLAN]
 
@@ -160,6 +161,11 @@ def smtpsec_check(pytestconfig: pytest.Config, smtp_target: Target) -> Callable[
         found = plan.registry[check]
         if not isinstance(found, ServiceCheck | TargetCheck):
             raise TypeError(f"{check} is a host check: use its marker, or {check}.run(smtpsec_host_facts)")
+        if service is None and isinstance(found, ServiceCheck):
+            results = [plan.engine.run(found, smtp_target, where) for where in found.places(smtp_target)]
+            if not results:
+                raise ValueError(f"{check} applies to none of {smtp_target.name}'s services")
+            return min(results, key=lambda result: result.verdict.severity)  # worst first
         return plan.engine.run(found, smtp_target, Service(service) if service else None)
 
     return run
