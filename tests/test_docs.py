@@ -272,9 +272,11 @@ def render_markers() -> str:
     lines = ["| Marker | Runs the check | Once per |", "|---|---|---|"]
     for check in CHECKS.values():
         per = ", ".join(services_of(check)) or "host"
-        lines.append(f"| `@pytest.mark.{check.name}` | [{check.title}](checks/{check.name}.md) | {per} |")
+        lines.append(f"| `@pytest.mark.smtpsec_{check.name}` | [{check.title}](checks/{check.name}.md) | {per} |")
     for host_check in HOST_CHECKS.values():
-        lines.append(f"| `@pytest.mark.{host_check.name}` | [{host_check.title}](checks/{host_check.name}.md) | run (host check) |")
+        lines.append(
+            f"| `@pytest.mark.smtpsec_{host_check.name}` | [{host_check.title}](checks/{host_check.name}.md) | run (host check) |"
+        )
     return "\n".join(lines) + "\n"
 
 
@@ -356,16 +358,19 @@ _REGISTERED: list[Help] = []
 
 @pytest.fixture
 def registered(pytester: pytest.Pytester) -> Help:
-    """Read once per worker from ``pytest --help`` and ``--fixtures`` (in-process, so it is quick)."""
+    """Read once per worker from ``pytest --help`` and ``--fixtures`` (in-process, so it is quick), in a run
+    that uses the plugin (a host given), so the aliases it registers then count too."""
     if not _REGISTERED:
-        text = pytester.runpytest_inprocess("--help", "-p", "no:cacheprovider", "-p", "no:benchmark").stdout.str()
+        flags = ("-p", "no:cacheprovider", "-p", "no:benchmark", "--smtpsec-host=mail.example.org")
+        text = pytester.runpytest_inprocess("--help", *flags).stdout.str()
         options = frozenset(re.findall(r"^\s+(--smtpsec[\w-]*)", text, re.M))
         ini = frozenset(re.findall(r"^\s+(smtpsec\w*) \(", text, re.M))
-        listing = pytester.runpytest_inprocess("--fixtures", "-p", "no:cacheprovider", "-p", "no:benchmark").stdout.str()
-        ours = re.split(r"-+ fixtures defined from ", listing.split("fixtures defined from pytest_smtpsec.fixtures", 1)[1])[0]
+        listing = pytester.runpytest_inprocess("--fixtures", *flags).stdout.str()
+        sections = re.split(r"-+ fixtures defined from ", listing)
+        ours = "".join(section for section in sections if section.startswith("pytest_smtpsec."))
         every = frozenset(re.findall(r"^(\w+)(?: \[\w+ scope\])? -- ", listing, re.M))
         mine = frozenset(re.findall(r"^(\w+)(?: \[\w+ scope\])? -- ", ours, re.M))
-        markers = frozenset(str(m).split(":")[0].split("(")[0] for m in pytester.parseconfigure("-p", "no:benchmark").getini("markers"))
+        markers = frozenset(str(m).split(":")[0].split("(")[0] for m in pytester.parseconfigure(*flags).getini("markers"))
         _REGISTERED.append(Help(options, ini, markers, mine, every - mine))
     return _REGISTERED[0]
 
@@ -382,7 +387,7 @@ def test_every_fixture_and_marker_is_in_the_configuration_reference(registered: 
     assert {"smtp_target", "smtp_session", "smtpsec_check"} <= registered.fixtures
     missing = [f for f in registered.fixtures if not f.startswith("_") and f"### `{f}`" not in text]
     assert not missing, f"fixtures without a section in docs/configuration.md: {missing}"
-    plugin_markers = set(ALL_CHECKS) | {"smtpsec"}
+    plugin_markers = {f"smtpsec_{name}" for name in ALL_CHECKS} | {"smtpsec"}
     assert plugin_markers <= registered.markers
     assert not [m for m in plugin_markers if f"pytest.mark.{m}" not in text and f"`{m}(" not in text]
 
