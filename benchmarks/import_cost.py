@@ -126,7 +126,8 @@ def markdown(cost: ImportCost, before: ImportCost | None = None) -> list[str]:
         f"{met}): `python -X importtime`, cumulative import time of the entry point and its fixtures module after pytest, "
         f"median of {cost.runs}: **{cost.entry_ms:.1f} ms** ({cost.modules} modules of ours; no checks, no cryptography). "
         f"Whole process, `pytest --collect-only` in an empty directory, with the plugin against without: "
-        f"{cost.with_s:.3f} s against {cost.without_s:.3f} s ({cost.process_ms:+.0f} ms: within this machine's noise). Load average {cost.load}.",
+        f"{cost.with_s:.3f} s against {cost.without_s:.3f} s ({cost.process_ms:+.0f} ms: within this machine's noise). "
+        f"Load average {cost.load}.",
         f"- **A run that uses it** imports `pytest_smtpsec.active` on top (checks, probes, cryptography, reports): "
         f"{cost.active_ms:.0f} ms.",
     ]
