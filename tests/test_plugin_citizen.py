@@ -194,3 +194,14 @@ def test_a_builtin_id_without_smtpsec_says_what_to_add(pytester: pytest.Pytester
     result = pytester.runpytest("--smtpsec-host=127.0.0.1", "smtpsec::smtps::smtps_implicit_tls")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(["*is a test of the built-in suite: add --smtpsec to run it"])
+
+
+def test_posix_only_modules_are_not_needed_to_start() -> None:
+    """``grp``, ``pwd`` and friends do not exist on Windows: neither the entry point nor a run that uses us needs them."""
+    code = (
+        "import sys\n"
+        "for name in ('grp', 'pwd', 'fcntl', 'termios', 'resource'):\n"
+        "    sys.modules[name] = None  # import raises ImportError, as where they do not exist\n"
+        "import pytest_smtpsec.plugin, pytest_smtpsec.fixtures, pytest_smtpsec.active\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
