@@ -1,7 +1,7 @@
 """No SSLv3, TLS 1.0 or 1.1: the server refuses protocols older than the policy (TLS 1.2 by default).
 
 The stdlib's OpenSSL cannot offer SSLv3 (nor, on some systems, TLS 1.0/1.1), and says so in the result;
-with the optional scan (``pytest-smtpsec[scan]`` and ``SMTPSEC_SCAN=1``) sslyze asks about every version
+with the optional scan (``--smtpsec-scan=sslyze``, sslyze installed apart) sslyze asks about every version
 from SSLv2 on instead.
 """
 
@@ -42,7 +42,7 @@ def judge(probes: Probes) -> Outcome:
     where = handshake_service(probes)
     negotiated = probes.session(where).handshake().version  # the probe session's modern handshake
     minimum = probes.target.min_tls
-    if scan_wanted():
+    if scan_wanted(probes.target):
         return _judge_scan(scanned(probes, where), negotiated, minimum)
     too_old = [v for v in TLS_VERSIONS[: TLS_VERSIONS.index(minimum)] if client_can_offer(v)]
     unprobed = ["SSLv3 (this OpenSSL has no SSLv3)"]
