@@ -243,7 +243,7 @@ def _limits(results: Results, ours: Row) -> list[str]:
     lines += [
         f"- **Connections**: {ours.connections} for one mail server: one well-ordered session per service plus two "
         "single-purpose TLS handshakes (old protocols, weak ciphers) on smtps; testssl.sh and sslyze open hundreds, which is "
-        "what trips SMTP rate limits in production. The opt-in sslyze scan (`SMTPSEC_SCAN=1`) is as heavy as sslyze "
+        "what trips SMTP rate limits in production. The opt-in sslyze scan (`--smtpsec-scan`) is as heavy as sslyze "
         "itself, which is why it stays opt-in and scans only one service.",
         "",
     ]
