@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import ipaddress
 import os
 import secrets
 import subprocess
@@ -43,7 +44,8 @@ def sasl_conf(layout: Layout) -> str:
 
 
 def _server_cert(ca: CA, spec: CertSpec, address: str) -> LeafCert:
-    names = spec.names + ((address,) if spec.add_address else ())
+    # A wildcard listening address (0.0.0.0, ::: the Docker image) is no name a client connects to.
+    names = spec.names + ((address,) if spec.add_address and not ipaddress.ip_address(address).is_unspecified else ())
     not_before = not_after = None
     if spec.expired:
         now = dt.datetime.now(dt.UTC)

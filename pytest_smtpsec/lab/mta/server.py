@@ -89,7 +89,7 @@ class Instance:
 
 def server_cert(ca: CA, spec: CertSpec, address: str) -> LeafCert:
     """The certificate of a profile, exactly as the reference sendmail's (same names, same faults)."""
-    names = spec.names + ((address,) if spec.add_address else ())
+    names = spec.names + ((address,) if spec.add_address and not ipaddress.ip_address(address).is_unspecified else ())
     now = dt.datetime.now(dt.UTC)
     validity = {"not_before": now - dt.timedelta(days=60), "not_after": now - dt.timedelta(days=30)}
     kwargs = {"key_size": spec.key_size, **(validity if spec.expired else {})}
