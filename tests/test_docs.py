@@ -472,12 +472,12 @@ def test_links_between_docs_resolve() -> None:
 
 
 def test_commands_the_docs_give_exist(capsys: pytest.CaptureFixture[str]) -> None:
-    """``python -m pytest_smtpsec.lab SUB --flags`` and ``scripts/...`` as written in the docs and examples."""
+    """``python -m pytest_smtpsec.lab SUB --flags`` (or ``smtpsec-lab SUB``) and ``scripts/...`` as written in the docs and examples."""
     helps: dict[str, str] = {}
     bad = []
     for path, text in texts().items():
         joined = re.sub(r"\\\n\s*", " ", text)
-        for m in re.finditer(r"-m pytest_smtpsec\.lab\b([^\n|;&)`]*)", joined):
+        for m in re.finditer(r"(?:-m pytest_smtpsec\.lab|(?:^|(?<=[\s`])|(?<=bin/))smtpsec-lab)\b([^\n|;&)`]*)", joined):
             words = shlex.split(m[1].split(" -- ")[0].replace("$", "").replace("{", "").replace("}", ""))
             if not words or words[0].startswith("-"):
                 continue
