@@ -202,7 +202,7 @@ class _Bench:
 
     def overhead(self, lab: LabTarget) -> None:
         self.log("import and collection overhead ...")
-        self.results.import_cost = import_cost.measure(max(5, 3 * self.runs))
+        self.results.import_cost = import_cost.measure(max(3, 3 * self.runs))
         collect = suite_command(lab, ["-p", "pytest_smtpsec.plugin", "-q", "--collect-only"])
         bare = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", "--collect-only"]
         self.results.collect_with = self._repeat(collect, self.runs, timeout=60, what="pytest --collect-only")
