@@ -2,10 +2,11 @@
 until a run uses the plugin.
 
 A run *uses* pytest-smtpsec when it gives ``--smtpsec`` (or ini ``smtpsec = true``), a host, an
-inventory or ``--smtpsec-host-config``. Only then is :mod:`.active` imported and registered: the
-checks, cryptography, the reports, the marker aliases (``@pytest.mark.certificate_valid``) and the
-fixture aliases (``smtp_target``, ``smtp_session``). Any other pytest run pays for this module and
-:mod:`.settings` alone (see docs/performance.md) and sees only names under our ``smtpsec`` prefix.
+inventory, ``--smtpsec-host-config`` or a report file (``--smtpsec-json``, ``--smtpsec-html``). Only
+then is :mod:`.active` imported and registered: the checks, cryptography, the reports, the marker
+aliases (``@pytest.mark.certificate_valid``) and the fixture aliases (``smtp_target``, ``smtp_session``).
+Any other pytest run pays for this module and :mod:`.settings` alone (see docs/performance.md) and
+sees only names under our ``smtpsec`` prefix.
 """
 
 from __future__ import annotations
@@ -50,8 +51,8 @@ BUILTIN_CHECK_NAMES = (
 the checks (tests/test_plugin_citizen.py keeps this equal to the registry)."""
 
 SELECT_MARKER = "smtpsec(host, role, service, check): on every built-in check, to select with -m \"smtpsec(role='no-mail')\"."
-ENABLING = ("host", "inventory", "host-config")
-"""The options that name something to check: giving one puts the plugin to work (see :func:`in_use`)."""
+ENABLING = ("host", "inventory", "host-config", "json", "html")
+"""The options that name something to check or a report to write: giving one puts the plugin to work."""
 
 
 def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
@@ -77,7 +78,7 @@ def pytest_smtpsec_checks(config: pytest.Config) -> list[Any]:
 
 
 def in_use(config: pytest.Config) -> bool:
-    """Whether this run uses pytest-smtpsec: ``--smtpsec`` / ini ``smtpsec``, or something to check."""
+    """Whether this run uses pytest-smtpsec: ``--smtpsec`` / ini ``smtpsec``, something to check, or a report."""
     if config.getoption("smtpsec") or config.getini("smtpsec"):
         return True
     keys = ["smtpsec_" + name.replace("-", "_") for name in ENABLING]
