@@ -274,9 +274,7 @@ def render_markers() -> str:
         per = ", ".join(services_of(check)) or "host"
         lines.append(f"| `@pytest.mark.smtpsec_{check.name}` | [{check.title}](checks/{check.name}.md) | {per} |")
     for host_check in HOST_CHECKS.values():
-        lines.append(
-            f"| `@pytest.mark.smtpsec_{host_check.name}` | [{host_check.title}](checks/{host_check.name}.md) | run (host check) |"
-        )
+        lines.append(f"| `@pytest.mark.smtpsec_{host_check.name}` | [{host_check.title}](checks/{host_check.name}.md) | run (host check) |")
     return "\n".join(lines) + "\n"
 
 

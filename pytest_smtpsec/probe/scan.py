@@ -45,6 +45,8 @@ SCAN_TIMEOUT_PER_SECOND = 30
 def scan_wanted(target: Target) -> bool:
     """The user named an sslyze command for this target (``--smtpsec-scan``)."""
     return bool(target.scan)
+
+
 @dataclass(frozen=True)
 class TlsScan:
     """What one service accepted: the cipher suites (IANA names) per protocol version."""
