@@ -6,6 +6,8 @@ import statistics
 import time
 from typing import TYPE_CHECKING
 
+import import_cost
+
 from pytest_smtpsec.probe import CONNECTION_BUDGET
 
 if TYPE_CHECKING:
@@ -143,20 +145,10 @@ def _site(results: Results) -> list[str]:
     return [*lines, ""]
 
 
-def _import_ms(results: Results, module: str) -> float:
-    values = results.import_ms.get(module, [])
-    return statistics.median(values) if values else 0.0
-
-
 def _overhead(results: Results) -> list[str]:
     lines = ["## Import and collection overhead", ""]
-    if results.import_ms:
-        lines.append(
-            "- `python -X importtime -c 'import pytest; import pytest_smtpsec.plugin'`, medians of cumulative import times "
-            f"after pytest: the plugin {_import_ms(results, 'pytest_smtpsec.plugin'):.0f} ms, of which `cryptography.x509` "
-            f"{_import_ms(results, 'cryptography.x509'):.0f} ms, `pytest_smtpsec.host` (the host checks) "
-            f"{_import_ms(results, 'pytest_smtpsec.host'):.0f} ms."
-        )
+    if results.import_cost:
+        lines += import_cost.markdown(results.import_cost)
     if results.collect_with and results.collect_without:
         collected = f"{statistics.median(results.collected_in):.2f} s" if results.collected_in else "?"
         lines.append(
@@ -204,7 +196,7 @@ def _limits(results: Results, ours: Row) -> list[str]:
 
     frozen = next((r for r in results.suite if "gc.freeze" in r.name), None)
     gain = f"{1000 * (ours.timing.median - frozen.timing.median):.0f} ms" if frozen else "?"
-    crypto, host = _import_ms(results, "cryptography.x509"), _import_ms(results, "pytest_smtpsec.host")
+    active = results.import_cost.active_ms if results.import_cost else 0.0
     site4 = next((r for r in results.site if r.name.endswith("-n 4")), None)
     serial = next((r for r in results.site if r.name.endswith("no xdist")), None)
     missed = [name for name, met in _verdicts(results, ours) if not met]
@@ -223,13 +215,8 @@ def _limits(results: Results, ours: Row) -> list[str]:
         f"plugin import) takes {pct(one, *STARTUP)} of the wall time, importing our package alone "
         f"{pct(one, 'import pytest_smtpsec (cryptography included)')}; the probes wait on sendmail for "
         f"{pct(one, 'probes: waiting for the server (socket, TLS handshake)')} and compute for "
-        f"{pct(one, 'probes and checks: our own CPU')}. At import time `cryptography.x509` ({crypto:.0f} ms) comes in "
-        "through `pytest_smtpsec/checks/_tls.py` (line 5) and `pytest_smtpsec/certs.py` (lines 16-19), and the host "
-        f"checks ({host:.0f} ms, `pytest_smtpsec/plugin.py` line 19 → `pytest_smtpsec/host/`, cryptography again in "
-        "`host/pem.py` lines 13-16) are imported even when no host check is configured. Suggested fix: import cryptography "
-        "inside the functions of `certs.py` and `host/pem.py` that parse certificates and keys (they run after "
-        "collection), and import `pytest_smtpsec.host` in `plugin.py` only when `--smtpsec-host-config` asks for host checks. "
-        f"Expected saving: about {crypto + host:.0f} ms per pytest process (and per xdist worker).",
+        f"{pct(one, 'probes and checks: our own CPU')}. A run that uses the plugin imports `pytest_smtpsec.active` (checks, "
+        f"cryptography, reports: {active:.0f} ms); a run that does not use it imports only the entry point (see above).",
         f"- **pytest's end-of-run `gc.collect()`**, five full collections in `_pytest/unraisableexception.py`, take "
         f"{pct(one, 'pytest end of run: gc.collect() x5 (unraisableexception)')} of the one-host run: cryptography and the "
         "certificates make the heap large. Suggested fix in `pytest_smtpsec/plugin.py`, `pytest_collection_finish`: call "
@@ -258,7 +245,7 @@ def _limits(results: Results, ours: Row) -> list[str]:
     lines += [
         f"- **Connections**: {ours.connections} for one mail server: one well-ordered session per service plus two "
         "single-purpose TLS handshakes (old protocols, weak ciphers) on smtps; testssl.sh and sslyze open hundreds, which is "
-        "what trips SMTP rate limits in production. The opt-in sslyze scan (`SMTPSEC_SCAN=1`) is as heavy as sslyze "
+        "what trips SMTP rate limits in production. The opt-in sslyze scan (`--smtpsec-scan`) is as heavy as sslyze "
         "itself, which is why it stays opt-in and scans only one service.",
         "",
     ]

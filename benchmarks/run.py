@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import hotspots
+import import_cost
 import measure
 import report
 import tools
@@ -51,8 +52,6 @@ from pytest_smtpsec.lab.target import LabTarget
 HERE = Path(__file__).resolve().parent
 TIMEOUT_OURS = 120.0
 TIMEOUT_PEER = {"testssl": 900.0, "sslyze": 300.0, "swaks": 60.0}
-IMPORT_PARTS = ("pytest_smtpsec.plugin", "cryptography.x509", "pytest_smtpsec.host", "pytest_smtpsec.target")
-"""The plugin, and what it pulls in at import time that the checks need only later (``-X importtime`` names)."""
 SITE_OUTCOME = "8 failed, 134 passed"
 """The site's misconfigured hosts fail by design (tests/test_site.py lists them)."""
 SITE_SUBNET = 77
@@ -88,8 +87,8 @@ class Results:
     site: list[Row] = field(default_factory=list)
     site_hosts: dict[str, list[int]] = field(default_factory=dict)
     """Role -> connections of each host of that role (from the serial run)."""
-    import_ms: dict[str, list[float]] = field(default_factory=dict)
-    """Cumulative import time (ms) per run of the plugin and of the heavy parts it imports, after pytest."""
+    import_cost: import_cost.ImportCost | None = None
+    """What the plugin costs a run that does not use it, and the import a run that does adds."""
     collected_in: list[float] = field(default_factory=list)
     """pytest's own "N tests collected in X s" of each collect-only run."""
     collect_with: measure.Timing | None = None
@@ -207,17 +206,7 @@ class _Bench:
 
     def overhead(self, lab: LabTarget) -> None:
         self.log("import and collection overhead ...")
-        for _ in range(self.runs):
-            run = measure.run(
-                [sys.executable, "-X", "importtime", "-c", "import pytest; import pytest_smtpsec.plugin"],
-                env=self.env,
-                cwd=self.cwd,
-                timeout=60,
-            )
-            for module in IMPORT_PARTS:
-                found = re.search(rf"\|\s*(\d+)\s*\|\s*{re.escape(module)}\s*$", run.output, re.MULTILINE)
-                if found:
-                    self.results.import_ms.setdefault(module, []).append(int(found.group(1)) / 1000)
+        self.results.import_cost = import_cost.measure(max(3, 3 * self.runs))
         collect = suite_command(lab, ["-p", "pytest_smtpsec.plugin", "-q", "--collect-only"])
         bare = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", "--collect-only"]
         self.results.collect_with = self._repeat(collect, self.runs, timeout=60, what="pytest --collect-only")
@@ -281,17 +270,18 @@ class _Bench:
             self.results.peers.append(Row(peer.name, peer.does, timing, connections))
 
     def scan(self, lab: LabTarget, python: Path) -> None:
-        """Our suite with the opt-in sslyze scan (the ``scan`` extra, in the benchmark's venv)."""
-        env = {**self.env, "SMTPSEC_SCAN": "1"}
+        """Our suite with the opt-in sslyze scan: sslyze from the benchmark's venv, run by us as a separate program."""
+        env = self.env
+        sslyze = python.parent / "sslyze"
 
         def command(t: LabTarget) -> list[str]:
-            return [str(python), *suite_command(t, ["-p", "pytest_smtpsec.plugin", "-q"])[1:]]
+            return suite_command(t, ["-p", "pytest_smtpsec.plugin", "-q", f"--smtpsec-scan={sslyze}"])
 
-        name = "pytest --smtpsec + SMTPSEC_SCAN=1, one host"
+        name = "pytest --smtpsec --smtpsec-scan, one host"
         self.log(f"{name}: counting run, then {self.results.peer_runs} timed ...")
         connections = self._counted(lab, command, timeout=TIMEOUT_PEER["sslyze"], env=env, what=f"pytest ({name})")
         timing = self._repeat(command(lab), self.results.peer_runs, timeout=TIMEOUT_PEER["sslyze"], env=env, what=f"pytest ({name})")
-        does = f"the suite plus the opt-in {tools.SSLYZE} protocol and cipher scan of smtps (the scan extra)"
+        does = f"the suite plus the opt-in {tools.SSLYZE} protocol and cipher scan of smtps (sslyze as its own process)"
         self.results.suite.append(Row(name, does, timing, connections))
 
     def profile(self, lab: LabTarget, python: Path, scratch: Path) -> None:
@@ -358,7 +348,7 @@ def _entry_point_plugins() -> list[str]:
 
 
 def _env(cache: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONDONTWRITEBYTECODE", "SMTPSEC_SCAN", "PYTEST_ADDOPTS")}
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONDONTWRITEBYTECODE", "PYTEST_ADDOPTS")}
     env["PYTHONPYCACHEPREFIX"] = str(cache / "pycache")
     env["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(HERE), env.get("PYTHONPATH", "")]))

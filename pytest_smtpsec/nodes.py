@@ -14,12 +14,12 @@ from typing import Any
 import pytest
 
 from .checks import ServiceCheck, TargetCheck
-from .client import SmtpClient
 from .engine import Engine, NetworkCheck
 from .host import HostCheck, HostFacts
 from .registry import AnyCheck, Registry
 from .report import failure
 from .report.records import Record
+from .stash import PLAN, RECORDS, RESULTS
 from .target import Service, Target
 from .verdict import CheckResult, SmtpsecWarning, Verdict
 
@@ -54,12 +54,6 @@ class Plan:
     @property
     def targets(self) -> list[Target]:
         return [t for suite in self.suites for t in suite.targets]
-
-
-PLAN = pytest.StashKey[Plan]()
-RESULTS = pytest.StashKey[list[tuple[AnyCheck, CheckResult]]]()
-CLIENTS = pytest.StashKey[list[SmtpClient]]()
-RECORDS = pytest.StashKey[list[Record]]()
 
 
 class CheckFailed(pytest.fail.Exception):  # type: ignore[misc,name-defined]  # public: pytest.fail.Exception
@@ -109,6 +103,14 @@ class CheckItem(pytest.Item):
         # The name, not the node id: pytest turns the dots of a domain into "::" in -v lines, and host
         # names have dots. Failure headlines get the whole node id in pytest_runtest_makereport.
         return self.path, None, self.name
+
+    @property
+    def headline(self) -> str:
+        """The failure headline: the id, or with a dotted host name (which pytest's -v lines would show
+        as ``mail::example::org``) the check, host and service in words."""
+        if "." not in self.nodeid:
+            return self.nodeid
+        return f"{self.name} on {self.nodeid.removesuffix('::' + self.name)}"
 
 
 class NetworkCheckItem(CheckItem):

@@ -1,49 +1,40 @@
-"""pytest glue: options and ini keys, markers, the plan of the run, collection of the built-in suite, xdist.
+"""The pytest11 entry point: options, ini keys, hook specs and the ``smtpsec_*`` fixtures — nothing else
+until a run uses the plugin.
 
-Everything here is wiring; targets, probes, checks and the engine are plain Python usable from a REPL.
-The suite's nodes live in :mod:`.nodes`, the fixtures for users' own tests in :mod:`.fixtures`, the
-plugin's own hooks in :mod:`.hooks`, the reports in :mod:`.report`.
+A run *uses* pytest-smtpsec when it gives ``--smtpsec`` (or ini ``smtpsec = true``), a host, an
+inventory, ``--smtpsec-host-config`` or a report file (``--smtpsec-json``, ``--smtpsec-html``). Only
+then is :mod:`.active` imported and registered: the checks, cryptography, the reports, the marker
+aliases (``@pytest.mark.certificate_valid``) and the fixture aliases (``smtp_target``, ``smtp_session``).
+Any other pytest run pays for this module and :mod:`.settings` alone (see docs/performance.md) and
+sees only names under our ``smtpsec`` prefix.
 """
 
 from __future__ import annotations
 
-import gc
-import os
-from collections.abc import Generator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from .checks import ServiceCheck
-from .host import HostFacts
-from .inventory import Inventory
-from .nodes import (
-    BUILTIN_SUITE,
-    CLIENTS,
-    PLAN,
-    RECORDS,
-    RESULTS,
-    CheckFailed,
-    CheckItem,
-    CouldNotCheck,
-    NetworkCheckItem,
-    Plan,
-    SmtpsecCollector,
-    Suite,
-    settle,
-)
-from .registry import AnyCheck, Registry, builtin_checks
-from .report.records import ATTRIBUTE
-from .report.reporter import Reporter
-from .settings import OPTIONS, PASSWORD_ENV, Given, Settings, SettingsError
-from .verdict import SmtpsecWarning
+from .settings import OPTIONS
 
 pytest_plugins = ["pytest_smtpsec.fixtures"]
-__all__ = ["SmtpsecWarning"]
+
+MARKER_PREFIX = "smtpsec_"
+"""Check markers are ``smtpsec_<check>``; the bare ``<check>`` names are aliases in runs that use us."""
 
 
-# -- options, hooks and markers --------------------------------------------------------------------
+def builtin_check_names() -> tuple[str, ...]:
+    """The built-in checks' names without importing them: a check is the module of its name (``checks/``,
+    ``host/checks/``; see ``checks.base.discover``), so a new check needs no line here either."""
+    here = Path(__file__).parent
+    modules = [p.stem for folder in (here / "checks", here / "host" / "checks") for p in sorted(folder.glob("*.py"))]
+    return tuple(name for name in modules if not name.startswith("_") and name != "base")
+
+
+SELECT_MARKER = "smtpsec(host, role, service, check): on every built-in check, to select with -m \"smtpsec(role='no-mail')\"."
+ENABLING = ("host", "inventory", "host-config", "json", "html")
+"""The options that name something to check or a report to write: giving one puts the plugin to work."""
 
 
 def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
@@ -61,182 +52,44 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         parser.addini(option.key, help=option.help, default="")
 
 
-def pytest_smtpsec_checks(config: pytest.Config) -> list[AnyCheck]:
-    """The built-in checks, registered through the same hook as a site's own."""
-    return builtin_checks()
+def pytest_smtpsec_checks(config: pytest.Config) -> list[Any]:
+    """The built-in checks, registered through the same hook as a site's own (called only in runs that use us)."""
+    from .registry import builtin_checks
+
+    return list(builtin_checks())
+
+
+def in_use(config: pytest.Config) -> bool:
+    """Whether this run uses pytest-smtpsec: ``--smtpsec`` / ini ``smtpsec``, something to check, or a report."""
+    if config.getoption("smtpsec") or config.getini("smtpsec"):
+        return True
+    keys = ["smtpsec_" + name.replace("-", "_") for name in ENABLING]
+    return any(config.getoption(key) or config.getini(key) for key in keys)
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    registry = Registry(check for found in config.hook.pytest_smtpsec_checks(config=config) for check in found)
-    for check in registry.network:
-        where = (
-            f"once on each of {', '.join(s.value for s in check.services)} the target offers"
-            if isinstance(check, ServiceCheck)
-            else "once per host"
-        )
-        config.addinivalue_line("markers", f"{check.name}: run the {check.name} check ({check.title}) before the test, {where}.")
-    for host_check in registry.host:
+    config.addinivalue_line("markers", SELECT_MARKER)
+    if in_use(config):
+        config.pluginmanager.import_plugin("pytest_smtpsec.active")
+        return
+    for name in builtin_check_names():
         config.addinivalue_line(
-            "markers",
-            f"{host_check.name}: run the {host_check.name} host check ({host_check.title}) before the test (--smtpsec-host-config).",
+            "markers", f"{MARKER_PREFIX}{name}: run the {name} check before the test (needs a mail host: --smtpsec-host)."
         )
-    config.addinivalue_line(
-        "markers", "smtpsec(host, role, service, check): on every built-in check, to select with -m \"smtpsec(role='no-mail')\"."
-    )
-    plan = config.stash[PLAN] = _plan(config, registry)
-    if plan.enabled and not plan.targets and plan.host_facts is None:
-        raise pytest.UsageError(
-            "pytest-smtpsec: --smtpsec needs something to check: --smtpsec-host, --smtpsec-inventory or --smtpsec-host-config"
-        )
-    if not hasattr(config, "workerinput"):
-        reporter = Reporter(config, registry)
-        config.pluginmanager.register(reporter, "smtpsec-reporter")
-        reporter.add_files(_settings(config))
+    config.pluginmanager.register(Dormant(), "smtpsec-dormant")
 
 
-def _given(config: pytest.Config) -> dict[str, Given | None]:
-    """Each option's text as written: the flag (relative to where pytest started), else the ini key (to the rootdir)."""
-    given: dict[str, Given | None] = {}
-    for option in OPTIONS:
-        flag = config.getoption(option.key)
-        ini = str(config.getini(option.key) or "")
-        given[option.name] = Given(str(flag), config.invocation_params.dir) if flag else Given(ini, config.rootpath) if ini else None
-    return given
+class Dormant:
+    """In a run that does not use us: a test that asks for one of our checks errors rather than passing
+    without it (a false pass). Nothing else: other tests are left alone."""
 
-
-def _settings(config: pytest.Config) -> Settings:
-    try:
-        return Settings.parse(_given(config))
-    except SettingsError as exc:
-        raise pytest.UsageError(f"pytest-smtpsec: {exc}") from None
-
-
-def _quiet(config: pytest.Config) -> bool:
-    """Runs that send nothing to any server: help, listings and --collect-only need no password."""
-    option = config.option
-    return bool(option.help or option.collectonly or getattr(option, "markers", False) or getattr(option, "showfixtures", False))
-
-
-def _plan(config: pytest.Config, registry: Registry) -> Plan:
-    settings = _settings(config)
-    environ = {**os.environ, **getattr(config, "workerinput", {}).get("smtpsec_environ", {})}
-    need_password = not _quiet(config)
-    try:
-        suites = []
-        target = settings.target(environ, need_password=need_password)
-        if target is not None:
-            suites.append(Suite(BUILTIN_SUITE, (target,), per_host=False))
-        if settings.inventory is not None:
-            inventory = Inventory.read(settings.inventory)
-            targets = inventory.targets(environ, defaults=settings.host_settings, need_password=need_password)
-            suites.append(Suite(settings.inventory.name, tuple(targets), per_host=True))
-    except SettingsError as exc:
-        raise pytest.UsageError(f"pytest-smtpsec: {exc}") from None
-    host_facts = None
-    if settings.host_config:
-        host_facts = HostFacts.from_options(
-            settings.host_config, cf=settings.sendmail_cf, mc=settings.sendmail_mc, sendmail=settings.sendmail_bin
-        )
-    enabled = bool(config.getoption("smtpsec") or config.getini("smtpsec"))
-    return Plan(enabled=enabled, registry=registry, suites=suites, host_facts=host_facts)
-
-
-@pytest.hookimpl(tryfirst=True, optionalhook=True)
-def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
-    """xdist: with ``-n``, keep each host's checks on one worker (``--dist load``/``loadgroup``, the default)."""
-    plan = config.stash[PLAN]
-    if not plan.enabled or config.getvalue("dist") not in ("load", "loadgroup"):
-        return None
-    from .scheduling import HostScheduling
-
-    suites = [(s.name, s.per_host) for s in plan.suites] or [(BUILTIN_SUITE, False)]
-    return HostScheduling(config, log, suites=suites)
-
-
-@pytest.hookimpl(optionalhook=True)
-def pytest_configure_node(node: Any) -> None:
-    """xdist: hand each worker the password variables the targets name (remote ``--tx ssh=`` workers do not
-    inherit our environment; execnet carries them over its ssh channel)."""
-    node.workerinput["smtpsec_environ"] = {name: os.environ[name] for name in _password_variables(node.config) if name in os.environ}
-
-
-def _password_variables(config: pytest.Config) -> list[str]:
-    inventory = _settings(config).inventory
-    return [PASSWORD_ENV, *(Inventory.read(Path(inventory)).password_variables() if inventory else [])]
-
-
-def pytest_report_header(config: pytest.Config) -> list[str]:
-    lines = []
-    for target in config.stash[PLAN].targets:
-        ports = ", ".join(
-            f"{s.value} {target.port(s)}" + (f" as {target.service_role(s).value}" if target.service_roles.of(s) else "")
-            for s in target.services
-        )
-        lines.append(
-            f"smtpsec: {target.tls_name} at {target.host} ({ports or 'no mail ports expected'}); role {target.role.value}; "
-            f"auth policy {target.auth_policy.value}; timeout {target.timeout:g} s"
-        )
-    return lines[:5] + ([f"smtpsec: ... and {len(lines) - 5} more hosts"] if len(lines) > 5 else [])
-
-
-# -- the built-in suite ----------------------------------------------------------------------------
-
-
-@pytest.hookimpl(wrapper=True)
-def pytest_make_collect_report(collector: pytest.Collector) -> Generator[None, pytest.CollectReport, pytest.CollectReport]:
-    """Hang the built-in suites under the session, beside any test files, so they are collected like them."""
-    report = yield
-    plan = collector.config.stash[PLAN]
-    if isinstance(collector, pytest.Session) and plan.enabled and report.passed:
-        suites = plan.suites or [Suite(BUILTIN_SUITE, (), per_host=False)]
-        for index, suite in enumerate(suites):
-            facts = plan.host_facts if index == 0 else None
-            root = SmtpsecCollector.from_parent(
-                collector, name=suite.name, nodeid=suite.name, suite=suite, targets=suite.targets, host_facts=facts
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_setup(self, item: pytest.Item) -> None:
+        ours = {MARKER_PREFIX + name for name in builtin_check_names()}
+        marked = next((m.name for m in item.iter_markers() if m.name in ours), None)
+        if marked:
+            pytest.fail(
+                f"@pytest.mark.{marked} needs a mail host to check: give --smtpsec-host (or the smtpsec_host ini key) "
+                "or --smtpsec-inventory",
+                pytrace=False,
             )
-            report.result.append(root)
-    return report
-
-
-def pytest_collection_finish(session: pytest.Session) -> None:
-    """Without xdist, probe every selected host at once in the background, so no host waits on another.
-
-    (An xdist worker does not know which hosts it will get: it warms each host when its first check runs.)
-    """
-    plan = session.config.stash[PLAN]
-    if session.config.option.collectonly or not plan.enabled:
-        return
-    gc.freeze()  # the collected tree lives until the end: keep the collector from walking it again and again
-    if hasattr(session.config, "workerinput"):
-        return
-    for target in dict.fromkeys(i.target for i in session.items if isinstance(i, NetworkCheckItem)):
-        plan.engine.warm(target)
-
-
-def pytest_unconfigure(config: pytest.Config) -> None:
-    plan = config.stash.get(PLAN, None)
-    if plan is not None:
-        plan.engine.close()
-
-
-@pytest.hookimpl(tryfirst=True)
-def pytest_runtest_call(item: pytest.Item) -> None:
-    if not isinstance(item, CheckItem) and RESULTS in item.stash:
-        settle(item)
-
-
-@pytest.hookimpl(wrapper=True)
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[None, pytest.TestReport, pytest.TestReport]:
-    report = yield
-    if isinstance(item, CheckItem):
-        report.location = (report.location[0], report.location[1], item.nodeid)  # the failure headline
-        if report.skipped and isinstance(report.longrepr, tuple):  # "SKIPPED <test id>: <reason>", not plugin.py
-            report.longrepr = (item.nodeid, None, report.longrepr[2])  # type: ignore[assignment]  # no line: the summary prints "id: reason"
-    if call.excinfo is not None and isinstance(call.excinfo.value, CheckFailed | CouldNotCheck):
-        report.longrepr = str(call.excinfo.value)
-    if call.when == "setup" and RECORDS in item.stash:
-        setattr(report, ATTRIBUTE, [r.to_dict() for r in item.stash[RECORDS]])
-    if report.failed:
-        for client in item.stash.get(CLIENTS, []):
-            report.sections.append((f"SMTP transcript: {client.service.value} (secrets masked)", client.transcript))
-    return report

@@ -11,6 +11,8 @@ from __future__ import annotations
 import ipaddress
 import os
 import re
+import shlex
+import shutil
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -164,6 +166,16 @@ def parse_ca_file(text: str) -> Path:
     return path
 
 
+def parse_command(text: str) -> tuple[str, ...]:
+    """A command to run (``sslyze``, ``/opt/sslyze/bin/sslyze``, ``pipx run sslyze==6.3.1``): found on $PATH or as a file."""
+    words = tuple(shlex.split(text))
+    if not words:
+        raise SettingsError("an empty command")
+    if shutil.which(words[0]) is None:
+        raise SettingsError(f"no such command: {words[0]} (install sslyze apart, e.g. pipx install sslyze==6.3.1)")
+    return words
+
+
 def parse_output(text: str) -> Path:
     """A report file to write (its directory is created when the report is written)."""
     return Path(text).expanduser()
@@ -221,6 +233,14 @@ OPTIONS: tuple[Option, ...] = (
     Option("min-tls", "oldest TLS version the server may accept (default TLSv1.2)", parse_tls_version, "VERSION", "min_tls"),
     Option("cert-warn-days", "warn when the certificate expires within this many days (default 30)", parse_days, "DAYS", "cert_warn_days"),
     Option("hardening", "checks beside the note: 'warn' (default) or 'fail'", parse_hardening, "warn|fail", "hardening"),
+    Option(
+        "scan",
+        "also run this sslyze command (installed apart: pipx install sslyze==6.3.1) for the full TLS protocol and cipher scan; "
+        "over 500 connections (default off)",
+        parse_command,
+        "COMMAND",
+        "scan",
+    ),
     Option("host-config", "run the host checks on 'local' or 'ssh://user@host' (key-based ssh)", parse_host_config, "URL"),
     Option("sendmail-cf", "sendmail.cf on the mail host (default /etc/mail/sendmail.cf)", parse_abs_path, "PATH"),
     Option("sendmail-mc", "sendmail.mc on the mail host (default /etc/mail/sendmail.mc)", parse_abs_path, "PATH"),
@@ -317,7 +337,7 @@ def build_target(
         if not _sendable(password):  # never shown: the message names the variable, not its value
             raise SettingsError(f"${variable} is not valid UTF-8 text without control characters: the probe cannot send it")
         credentials = Credentials(values["user"], password)
-    simple = ("ca_file", "timeout", "ehlo_name", "auth_policy", "role", "min_tls", "cert_warn_days", "hardening")
+    simple = ("ca_file", "timeout", "ehlo_name", "auth_policy", "role", "min_tls", "cert_warn_days", "hardening", "scan")
     return Target(
         host=host,
         tls_name=values.get("tls_name") or "",

@@ -141,6 +141,8 @@ class Target:
     cert_warn_days: int = DEFAULT_CERT_WARN_DAYS
     hardening: Hardening = Hardening.WARN
     name: str = ""
+    scan: tuple[str, ...] = ()
+    """The sslyze command for the optional full TLS scan (``--smtpsec-scan``); empty: no scan."""
 
     def __post_init__(self) -> None:
         if not self.tls_name:

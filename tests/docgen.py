@@ -362,9 +362,9 @@ def render_markers() -> str:
     lines = ["| Marker | Runs the check | Once per |", "|---|---|---|"]
     for check in CHECKS.values():
         per = ", ".join(services_of(check)) or "host"
-        lines.append(f"| `@pytest.mark.{check.name}` | [{check.title}](checks/{check.name}.md) | {per} |")
+        lines.append(f"| `@pytest.mark.smtpsec_{check.name}` | [{check.title}](checks/{check.name}.md) | {per} |")
     for host_check in HOST_CHECKS.values():
-        lines.append(f"| `@pytest.mark.{host_check.name}` | [{host_check.title}](checks/{host_check.name}.md) | run (host check) |")
+        lines.append(f"| `@pytest.mark.smtpsec_{host_check.name}` | [{host_check.title}](checks/{host_check.name}.md) | run (host check) |")
     return "\n".join(lines) + "\n"
 
 

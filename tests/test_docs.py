@@ -109,16 +109,19 @@ _REGISTERED: list[Help] = []
 
 @pytest.fixture
 def registered(pytester: pytest.Pytester) -> Help:
-    """Read once per worker from ``pytest --help`` and ``--fixtures`` (in-process, so it is quick)."""
+    """Read once per worker from ``pytest --help`` and ``--fixtures`` (in-process, so it is quick), in a run
+    that uses the plugin (a host given), so the aliases it registers then count too."""
     if not _REGISTERED:
-        text = pytester.runpytest_inprocess("--help", "-p", "no:cacheprovider", "-p", "no:benchmark").stdout.str()
+        flags = ("-p", "no:cacheprovider", "-p", "no:benchmark", "--smtpsec-host=mail.example.org")
+        text = pytester.runpytest_inprocess("--help", *flags).stdout.str()
         options = frozenset(re.findall(r"^\s+(--smtpsec[\w-]*)", text, re.M))
         ini = frozenset(re.findall(r"^\s+(smtpsec\w*) \(", text, re.M))
-        listing = pytester.runpytest_inprocess("--fixtures", "-p", "no:cacheprovider", "-p", "no:benchmark").stdout.str()
-        ours = re.split(r"-+ fixtures defined from ", listing.split("fixtures defined from pytest_smtpsec.fixtures", 1)[1])[0]
+        listing = pytester.runpytest_inprocess("--fixtures", *flags).stdout.str()
+        sections = re.split(r"-+ fixtures defined from ", listing)
+        ours = "".join(section for section in sections if section.startswith("pytest_smtpsec."))
         every = frozenset(re.findall(r"^(\w+)(?: \[\w+ scope\])? -- ", listing, re.M))
         mine = frozenset(re.findall(r"^(\w+)(?: \[\w+ scope\])? -- ", ours, re.M))
-        markers = frozenset(str(m).split(":")[0].split("(")[0] for m in pytester.parseconfigure("-p", "no:benchmark").getini("markers"))
+        markers = frozenset(str(m).split(":")[0].split("(")[0] for m in pytester.parseconfigure(*flags).getini("markers"))
         _REGISTERED.append(Help(options, ini, markers, mine, every - mine))
     return _REGISTERED[0]
 
@@ -135,7 +138,7 @@ def test_every_fixture_and_marker_is_in_the_configuration_reference(registered: 
     assert {"smtp_target", "smtp_session", "smtpsec_check"} <= registered.fixtures
     missing = [f for f in registered.fixtures if not f.startswith("_") and f"### `{f}`" not in text]
     assert not missing, f"fixtures without a section in docs/configuration.md: {missing}"
-    plugin_markers = set(ALL_CHECKS) | {"smtpsec"}
+    plugin_markers = {f"smtpsec_{name}" for name in ALL_CHECKS} | {"smtpsec"}
     assert plugin_markers <= registered.markers
     assert not [m for m in plugin_markers if f"pytest.mark.{m}" not in text and f"`{m}(" not in text]
 
@@ -223,12 +226,12 @@ def test_links_between_docs_resolve() -> None:
 
 
 def test_commands_the_docs_give_exist(capsys: pytest.CaptureFixture[str]) -> None:
-    """``python -m pytest_smtpsec.lab SUB --flags`` and ``scripts/...`` as written in the docs and examples."""
+    """``python -m pytest_smtpsec.lab SUB --flags`` (or ``smtpsec-lab SUB``) and ``scripts/...`` as written in the docs and examples."""
     helps: dict[str, str] = {}
     bad = []
     for path, text in texts().items():
         joined = re.sub(r"\\\n\s*", " ", text)
-        for m in re.finditer(r"-m pytest_smtpsec\.lab\b([^\n|;&)`]*)", joined):
+        for m in re.finditer(r"(?:-m pytest_smtpsec\.lab|(?:^|(?<=[\s`])|(?<=bin/))smtpsec-lab)\b([^\n|;&)`]*)", joined):
             words = shlex.split(m[1].split(" -- ")[0].replace("$", "").replace("{", "").replace("}", ""))
             if not words or words[0].startswith("-"):
                 continue

@@ -76,12 +76,13 @@ def test_suite_without_host_is_a_usage_error(pytester: pytest.Pytester) -> None:
 
 
 def test_markers_are_registered_with_help(pytester: pytest.Pytester) -> None:
-    result = pytester.runpytest("--markers")
+    result = pytester.runpytest("--markers", "--smtpsec-host=127.0.0.1")
     result.stdout.fnmatch_lines(
         [
-            "@pytest.mark.requires_starttls_before_auth: run the requires_starttls_before_auth check (*) before the test, "
+            "@pytest.mark.smtpsec_requires_starttls_before_auth: run the requires_starttls_before_auth check (*) before the test, "
             "once on each of smtp, submission the target offers.",
-            "@pytest.mark.smtps_implicit_tls: run the smtps_implicit_tls check (*) before the test, once on each of smtps the *",
+            "@pytest.mark.requires_starttls_before_auth: alias of smtpsec_requires_starttls_before_auth *",
+            "@pytest.mark.smtpsec_smtps_implicit_tls: run the smtps_implicit_tls check (*) before the test, once on each of smtps the *",
         ]
     )
 
@@ -111,7 +112,7 @@ def test_password_is_never_taken_from_the_command_line(pytester: pytest.Pytester
 
 
 def test_smtp_target_without_host_fails_clearly(pytester: pytest.Pytester) -> None:
-    pytester.makepyfile("def test_it(smtp_target):\n    pass\n")
+    pytester.makepyfile("def test_it(smtpsec_target):\n    pass\n")
     result = pytester.runpytest()
     result.stdout.fnmatch_lines(["*no mail host configured: give --smtpsec-host*"])
     result.assert_outcomes(errors=1)

@@ -1,28 +1,90 @@
-"""The optional sslyze scan (``pytest-smtpsec[scan]``, ``SMTPSEC_SCAN=1``) behind tls_protocols and tls_ciphers,
-against the real reference sendmail: what the stdlib's OpenSSL 3 cannot ask, the scan can."""
+"""The optional sslyze scan (``--smtpsec-scan=sslyze``, sslyze in its own environment) behind tls_protocols and
+tls_ciphers, against the real reference sendmail: what the stdlib's OpenSSL 3 cannot ask, the scan can.
+
+The runs against sendmail need an sslyze 6 command: ``sslyze`` on $PATH, or ``SMTPSEC_TEST_SSLYZE=/path/to/sslyze``
+(``python3 -m venv /opt/sslyze && /opt/sslyze/bin/pip install sslyze==6.3.1``).
+"""
 
 from __future__ import annotations
 
-import importlib.util
+import os
+import shutil
+import tomllib
+from pathlib import Path
+from typing import Any
 
 import pytest
 
 from pytest_smtpsec.checks import CHECKS, run_at
 from pytest_smtpsec.checks.tls_ciphers import weak_class
 from pytest_smtpsec.lab.pool import LabPool, as_target
-from pytest_smtpsec.probe import Probes
-from pytest_smtpsec.probe.scan import SCAN_ENV, scan_wanted, scanned
-from pytest_smtpsec.target import Service
+from pytest_smtpsec.probe import ProbeError, Probes
+from pytest_smtpsec.probe.scan import read_scan, scan_wanted, scanned
+from pytest_smtpsec.target import Service, Target
 from pytest_smtpsec.verdict import CheckResult, Verdict
 
-HAVE_SSLYZE = importlib.util.find_spec("sslyze") is not None
-needs_sslyze = pytest.mark.skipif(not HAVE_SSLYZE, reason="sslyze is not installed: pip install 'pytest-smtpsec[scan]' (sslyze==6.3.1)")
+SSLYZE = os.environ.get("SMTPSEC_TEST_SSLYZE") or shutil.which("sslyze")
+needs_sslyze = pytest.mark.skipif(
+    SSLYZE is None,
+    reason="no sslyze command: put sslyze 6 on $PATH or name it in $SMTPSEC_TEST_SSLYZE (pip install sslyze==6.3.1 in a venv)",
+)
 
 
-def test_scan_runs_only_when_asked_for_and_installed() -> None:
-    assert not scan_wanted({})
-    assert not scan_wanted({SCAN_ENV: "0"})
-    assert scan_wanted({SCAN_ENV: "1"}) is HAVE_SSLYZE
+def test_scan_runs_only_when_a_command_is_named() -> None:
+    assert not scan_wanted(Target(host="mail.example.org"))
+    assert scan_wanted(Target(host="mail.example.org", scan=("sslyze",)))
+
+
+def test_the_package_never_installs_sslyze_beside_us() -> None:
+    """sslyze pins cryptography below what we may use: it is a separate program, never an extra of ours."""
+    project = tomllib.loads((Path(__file__).parents[1] / "pyproject.toml").read_text())["project"]
+    extras = project.get("optional-dependencies", {})
+    assert not [r for reqs in extras.values() for r in reqs if r.lower().startswith("sslyze")]
+
+
+def test_a_scan_command_that_does_not_exist_is_a_usage_error(pytester: pytest.Pytester) -> None:
+    result = pytester.runpytest("--smtpsec-host=127.0.0.1", "--smtpsec-scan=no-such-sslyze-here", "--collect-only")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*--smtpsec-scan / smtpsec_scan: no such command: no-such-sslyze-here*"])
+
+
+def _document(status: str = "COMPLETED", **versions: Any) -> dict[str, Any]:
+    keys = ["ssl_2_0", "ssl_3_0", "tls_1_0", "tls_1_1", "tls_1_2", "tls_1_3"]
+    results = {
+        f"{key}_cipher_suites": versions.get(key)
+        or {
+            "status": "COMPLETED",
+            "result": {"accepted_cipher_suites": [], "rejected_cipher_suites": [{"cipher_suite": {"name": "X"}}] * 3},
+        }
+        for key in keys
+    }
+    return {
+        "server_scan_results": [{"scan_status": status, "connectivity_error_trace": "Traceback\nConnectionRefused", "scan_result": results}]
+    }
+
+
+def test_sslyze_json_is_read_into_accepted_suites_and_connections() -> None:
+    accepted = {
+        "status": "COMPLETED",
+        "result": {"accepted_cipher_suites": [{"cipher_suite": {"name": "TLS_AES_128_GCM_SHA256"}}], "rejected_cipher_suites": []},
+    }
+    scan = read_scan(_document(tls_1_3=accepted), Service.SMTPS, "mail.example.org:465")
+    assert scan.protocols == ("TLSv1.3",)
+    assert scan.suites() == (("TLSv1.3", "TLS_AES_128_GCM_SHA256"),)
+    assert scan.connections == 5 * 3 + 1
+
+
+@pytest.mark.parametrize(
+    ("document", "message"),
+    [
+        (_document(status="ERROR_NO_CONNECTIVITY"), "ConnectionRefused"),
+        (_document(tls_1_2={"status": "ERROR", "error_reason": "BUG_IN_SSLYZE", "error_trace": None}), "BUG_IN_SSLYZE"),
+        ({"something": "else"}, "unexpected sslyze output"),
+    ],
+)
+def test_a_scan_that_did_not_complete_is_could_not_check(document: dict[str, Any], message: str) -> None:
+    with pytest.raises(ProbeError, match=message):
+        read_scan(document, Service.SMTPS, "mail.example.org:465")
 
 
 @pytest.mark.parametrize(
@@ -46,10 +108,9 @@ def test_weak_classes_by_iana_name(suite: str, label: str | None) -> None:
 
 
 def _scan_checks(lab: LabPool, profile: str) -> tuple[Probes, dict[str, CheckResult]]:
-    probes = Probes(as_target(lab(profile)))
-    with pytest.MonkeyPatch.context() as env:
-        env.setenv(SCAN_ENV, "1")
-        results = {name: run_at(CHECKS[name], probes, Service.SMTPS) for name in ("tls_protocols", "tls_ciphers")}
+    assert SSLYZE is not None
+    probes = Probes(as_target(lab(profile), scan=(SSLYZE,)))
+    results = {name: run_at(CHECKS[name], probes, Service.SMTPS) for name in ("tls_protocols", "tls_ciphers")}
     return probes, results
 
 

@@ -10,7 +10,7 @@ from pytest_smtpsec import CheckResult, Target, Verdict
 
 
 @pytest.fixture
-def smtp_target(webmail: Target) -> Target:
+def smtpsec_target(webmail: Target) -> Target:
     """In this module the checks judge the webmail host, not the mail server of pytest.ini."""
     return webmail
 

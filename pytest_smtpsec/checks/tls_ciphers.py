@@ -2,7 +2,7 @@
 
 The stdlib's OpenSSL can still offer the NULL and anonymous suites, so those are probed with one
 handshake; RC4, DES, 3DES and export suites are compiled out of OpenSSL 3, so they are not probed, and
-the result says so. With the optional scan (``pytest-smtpsec[scan]`` and ``SMTPSEC_SCAN=1``) sslyze's
+the result says so. With the optional scan (``--smtpsec-scan=sslyze``, sslyze installed apart) sslyze's
 own legacy OpenSSL tries every suite instead, and any weak one accepted fails the check.
 """
 
@@ -51,7 +51,7 @@ def offerable() -> tuple[list[str], list[str]]:
 
 def judge(probes: Probes, service: Service) -> Outcome:
     tls_session(probes, service).handshake()  # the service must speak TLS at all before its ciphers are asked about
-    if scan_wanted():
+    if scan_wanted(probes.target):
         return _judge_scan(scanned(probes, service))
     can, cannot = offerable()
     if not can:
@@ -63,7 +63,7 @@ def judge(probes: Probes, service: Service) -> Outcome:
         return failed([f"accepts a weak cipher suite on {service.value}: {answer.detail}"], transcript=answer.transcript)
     reason = f"on {service.value}: refuses {', '.join(can)} suites (TLS alert)"
     if cannot:
-        reason += f"; not probed: {', '.join(cannot)} (compiled out of this OpenSSL; pytest-smtpsec[scan] probes them)"
+        reason += f"; not probed: {', '.join(cannot)} (compiled out of this OpenSSL; --smtpsec-scan=sslyze probes them)"
     return passed(reason)
 
 

@@ -3,7 +3,7 @@
 Judged on every service (25 and 587 after STARTTLS, 465): sites keep old TLS on port 25 "for old MTAs".
 
 The stdlib's OpenSSL cannot offer SSLv3 (nor, on some systems, TLS 1.0/1.1), and says so in the result;
-with the optional scan (``pytest-smtpsec[scan]`` and ``SMTPSEC_SCAN=1``) sslyze asks about every version
+with the optional scan (``--smtpsec-scan=sslyze``, sslyze installed apart) sslyze asks about every version
 from SSLv2 on instead.
 """
 
@@ -43,7 +43,7 @@ def client_can_offer(version: str) -> bool:
 def judge(probes: Probes, service: Service) -> Outcome:
     negotiated = tls_session(probes, service).handshake().version  # the probe session's own handshake
     minimum = probes.target.min_tls
-    if scan_wanted():
+    if scan_wanted(probes.target):
         return _judge_scan(scanned(probes, service), negotiated, minimum)
     below = TLS_VERSIONS[: TLS_VERSIONS.index(minimum)]
     too_old = [v for v in below if client_can_offer(v)]

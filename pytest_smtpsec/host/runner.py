@@ -7,9 +7,7 @@ that over ssh one invocation answers for all of them; :class:`~.facts.HostFacts`
 
 from __future__ import annotations
 
-import grp
 import os
-import pwd
 import re
 import shlex
 import stat as st
@@ -185,6 +183,8 @@ def _local_read(path: str) -> FileRead:
 
 
 def _user(uid: int) -> str:
+    import pwd  # POSIX only: imported when a local host check runs, never at pytest start-up
+
     try:
         return pwd.getpwuid(uid).pw_name
     except KeyError:
@@ -192,6 +192,8 @@ def _user(uid: int) -> str:
 
 
 def _group(gid: int) -> str:
+    import grp  # POSIX only, as above
+
     try:
         return grp.getgrgid(gid).gr_name
     except KeyError:

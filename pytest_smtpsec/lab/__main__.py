@@ -9,6 +9,7 @@ Errors are one line on stderr and exit status 2.
 from __future__ import annotations
 
 import argparse
+import json
 import signal
 import sys
 import tempfile
@@ -70,6 +71,13 @@ def _parser() -> argparse.ArgumentParser:
             help="inside a container only: write /etc/hosts etc. instead of private mounts",
         )
         cmd.add_argument("--timeout", type=float, default=10.0, help="seconds to wait for the ports")
+        if name == "serve":
+            cmd.add_argument(
+                "--target-file",
+                type=Path,
+                help="write the target (password included) to this file, mode 600, and print it without the password "
+                "(Docker: keeps the password out of `docker logs`)",
+            )
     commands.add_parser("stop", help="stop the lab of a state dir").add_argument("--state-dir", required=True, type=Path)
     commands.add_parser("profiles", help="list the profiles and what each models")
     return parser
@@ -90,11 +98,19 @@ def _server(args: argparse.Namespace, state_dir: Path) -> LabServer:
     return mta.SERVERS[args.server](args.profile, state_dir, address=args.address, ports=args.ports, startup_timeout=args.timeout)
 
 
-def _serve(server: LabServer) -> None:
+def _serve(server: LabServer, target_file: Path | None = None) -> None:
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, _raise_stop)
     try:
-        print(server.start().to_json(), flush=True)
+        target = server.start()
+        if target_file is None:
+            print(target.to_json(), flush=True)
+        else:
+            target_file.touch(mode=0o600)
+            target_file.chmod(0o600)
+            target_file.write_text(target.to_json() + "\n")
+            shown = {k: v for k, v in json.loads(target.to_json()).items() if k != "password"}
+            print(json.dumps({**shown, "target_file": str(target_file)}, separators=(",", ":")), flush=True)
         while server.running:
             time.sleep(0.2)
         tail = server.log_tail()
@@ -128,7 +144,7 @@ def main(argv: list[str] | None = None) -> int:
         else:
             server = _server(args, args.state_dir)
             if args.command == "serve":
-                _serve(server)
+                _serve(server, args.target_file)
             else:
                 print(server.start().to_json())
     except (LabError, OSError) as e:

@@ -7,6 +7,7 @@ fail on it cannot fail for a second, accidental reason.
 from __future__ import annotations
 
 import datetime as dt
+import ipaddress
 from dataclasses import dataclass, field, replace
 
 from .pki import CA, LeafCert, self_signed_cert
@@ -28,7 +29,8 @@ class CertSpec:
 
     def issue(self, ca: CA, address: str) -> LeafCert:
         """This certificate for a server on ``address``, issued by ``ca`` (or self-signed, if so specified)."""
-        names = self.names + ((address,) if self.add_address else ())
+        # a wildcard listening address (0.0.0.0, ::, as in the Docker image) is no name a client connects to
+        names = self.names + ((address,) if self.add_address and not ipaddress.ip_address(address).is_unspecified else ())
         not_before = not_after = None
         if self.expired:
             now = dt.datetime.now(dt.UTC)

@@ -1,21 +1,24 @@
-"""The optional full TLS scan (``pytest-smtpsec[scan]``, sslyze): every protocol and cipher suite the server accepts.
+"""The optional full TLS scan: every protocol and cipher suite the server accepts, asked by sslyze.
 
 The stdlib's OpenSSL 3 can no longer offer SSLv3, RC4, DES, 3DES or export suites, so the built-in
 probes cannot ask about them; sslyze brings its own legacy OpenSSL (nassl) and can. It is thorough and
 therefore not gentle: one connection per cipher suite per protocol, over 500 on one service (see
-docs/performance.md). So it runs only when sslyze is installed *and* the user opts in with
-``SMTPSEC_SCAN=1``, and only on the one service the TLS checks ask their questions on (smtps first).
+docs/performance.md). So it runs only when the user names an sslyze command (``--smtpsec-scan=sslyze``
+or the ``smtpsec_scan`` ini key), and only on the one service the TLS checks ask their questions on
+(smtps first).
+
+sslyze runs as a separate process, installed apart (``pipx install sslyze==6.3.1``): it pins its own
+``cryptography``, which must never hold back ours.
 """
 
 from __future__ import annotations
 
-import importlib.util
-import os
+import json
 import socket
-import threading
-from collections import Counter
-from collections.abc import Mapping
+import subprocess
+import tempfile
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..target import Service, Target
@@ -24,14 +27,24 @@ from .errors import ProbeError
 if TYPE_CHECKING:
     from .cache import Probes
 
-SCAN_ENV = "SMTPSEC_SCAN"
 PROTOCOLS = ("SSLv2", "SSLv3", "TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3")
 """Every version the scan asks about, oldest first; the names match ``settings.TLS_VERSIONS``."""
+_COMMANDS = {
+    "SSLv2": ("--sslv2", "ssl_2_0_cipher_suites"),
+    "SSLv3": ("--sslv3", "ssl_3_0_cipher_suites"),
+    "TLSv1": ("--tlsv1", "tls_1_0_cipher_suites"),
+    "TLSv1.1": ("--tlsv1_1", "tls_1_1_cipher_suites"),
+    "TLSv1.2": ("--tlsv1_2", "tls_1_2_cipher_suites"),
+    "TLSv1.3": ("--tlsv1_3", "tls_1_3_cipher_suites"),
+}
+"""Per version: sslyze's command-line flag and the key of its result in sslyze's JSON output."""
+SCAN_TIMEOUT_PER_SECOND = 30
+"""The scan may take this many times the target's timeout (it opens hundreds of connections)."""
 
 
-def scan_wanted(environ: Mapping[str, str] = os.environ) -> bool:
-    """The user opted in (``SMTPSEC_SCAN=1``) and the ``scan`` extra is installed."""
-    return environ.get(SCAN_ENV, "").strip() == "1" and importlib.util.find_spec("sslyze") is not None
+def scan_wanted(target: Target) -> bool:
+    """The user named an sslyze command for this target (``--smtpsec-scan``)."""
+    return bool(target.scan)
 
 
 @dataclass(frozen=True)
@@ -67,53 +80,45 @@ def scanned(probes: Probes, service: Service) -> TlsScan:
 
 
 def scan_tls(target: Target, service: Service) -> TlsScan:
-    """Ask sslyze for every protocol and cipher suite on ``service``; ProbeError if it cannot connect."""
-    from sslyze import (  # type: ignore[import-not-found, unused-ignore]
-        ProtocolWithOpportunisticTlsEnum,
-        ScanCommand,
-        ScanCommandAttemptStatusEnum,
-        Scanner,
-        ServerNetworkConfiguration,
-        ServerNetworkLocation,
-        ServerScanRequest,
-        ServerScanStatusEnum,
-    )
-
-    commands = {
-        "SSLv2": ScanCommand.SSL_2_0_CIPHER_SUITES,
-        "SSLv3": ScanCommand.SSL_3_0_CIPHER_SUITES,
-        "TLSv1": ScanCommand.TLS_1_0_CIPHER_SUITES,
-        "TLSv1.1": ScanCommand.TLS_1_1_CIPHER_SUITES,
-        "TLSv1.2": ScanCommand.TLS_1_2_CIPHER_SUITES,
-        "TLSv1.3": ScanCommand.TLS_1_3_CIPHER_SUITES,
-    }
+    """Run sslyze on ``service`` and read its JSON; ProbeError if it cannot connect or does not finish."""
     address = target.address(service)
     ip = _address_of(target.host, address)
-    starttls = None if service.implicit_tls else ProtocolWithOpportunisticTlsEnum.SMTP
-    request = ServerScanRequest(
-        server_location=ServerNetworkLocation(hostname=target.tls_name, port=target.port(service), ip_address=ip),
-        network_configuration=ServerNetworkConfiguration(
-            tls_server_name_indication=target.tls_name,
-            tls_opportunistic_encryption=starttls,
-            smtp_ehlo_hostname=target.ehlo_name if starttls else None,
-            network_timeout=max(1, round(target.timeout)),
-        ),
-        scan_commands=set(commands.values()),
-    )
-    destination = (ip, target.port(service))
-    before = _COUNTER.count(destination)
-    scanner = Scanner(concurrent_server_scans_limit=1)
-    scanner.queue_scans([request])
-    (result,) = list(scanner.get_results())
-    connections = _COUNTER.count(destination) - before
-    if result.scan_status is not ServerScanStatusEnum.COMPLETED or result.scan_result is None:
-        raise ProbeError(address, "sslyze scan", _last_line(result.connectivity_error_trace) or "could not connect")
-    accepted = []
-    for version, command in commands.items():
-        attempt = getattr(result.scan_result, command.value)
-        if attempt.status is not ScanCommandAttemptStatusEnum.COMPLETED:
-            raise ProbeError(address, f"sslyze scan {version}", _last_line(attempt.error_trace) or str(attempt.error_reason))
-        accepted.append((version, tuple(sorted({a.cipher_suite.name for a in attempt.result.accepted_cipher_suites}))))
+    flags = [flag for flag, _ in _COMMANDS.values()]
+    starttls = [] if service.implicit_tls else ["--starttls", "smtp"]
+    sni = ["--sni", target.sni] if target.sni else []
+    with tempfile.TemporaryDirectory(prefix="smtpsec-scan-") as tmp:
+        out = Path(tmp) / "scan.json"
+        command = [*target.scan, "--quiet", f"--json_out={out}", "--mozilla_config=disable", *flags, *starttls, *sni]
+        command.append(f"{target.tls_name}:{target.port(service)}{{{ip}}}")
+        try:
+            done = subprocess.run(command, capture_output=True, text=True, timeout=SCAN_TIMEOUT_PER_SECOND * target.timeout)
+        except FileNotFoundError:
+            raise ProbeError(address, "sslyze scan", f"no such command: {target.scan[0]}") from None
+        except subprocess.TimeoutExpired:
+            raise ProbeError(address, "sslyze scan", f"did not finish within {SCAN_TIMEOUT_PER_SECOND * target.timeout:g} s") from None
+        if done.returncode != 0 or not out.is_file():
+            last = (done.stderr.strip().splitlines() or [f"exit status {done.returncode}"])[-1]
+            raise ProbeError(address, "sslyze scan", last)
+        return read_scan(json.loads(out.read_text()), service, address)
+
+
+def read_scan(document: dict[str, Any], service: Service, address: str) -> TlsScan:
+    """A :class:`TlsScan` from sslyze's JSON output (``--json_out``) for one server."""
+    try:
+        (result,) = document["server_scan_results"]
+        if result["scan_status"] != "COMPLETED" or result.get("scan_result") is None:
+            raise ProbeError(address, "sslyze scan", _last_line(result.get("connectivity_error_trace")) or "could not connect")
+        accepted = []
+        connections = 0
+        for version, (_, key) in _COMMANDS.items():
+            attempt = result["scan_result"][key]
+            if attempt["status"] != "COMPLETED":
+                raise ProbeError(address, f"sslyze scan {version}", _last_line(attempt.get("error_trace")) or str(attempt["error_reason"]))
+            suites = attempt["result"]
+            accepted.append((version, tuple(sorted({a["cipher_suite"]["name"] for a in suites["accepted_cipher_suites"]}))))
+            connections += len(suites["accepted_cipher_suites"]) + len(suites["rejected_cipher_suites"])
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ProbeError(address, "sslyze scan", f"unexpected sslyze output ({exc!r}): is it sslyze 6?") from None
     return TlsScan(service, address, tuple(accepted), connections)
 
 
@@ -126,54 +131,6 @@ def _address_of(host: str, address: str) -> str:
 
 
 def _last_line(trace: Any) -> str:
-    lines = "".join(trace.format_exception_only()).strip().splitlines() if trace is not None else []
+    """The last line of an error trace as sslyze's JSON gives it (a string), or ""."""
+    lines = str(trace).strip().splitlines() if trace else []
     return lines[-1] if lines else ""
-
-
-class _ConnectionCounter:
-    """Counts the TCP connections sslyze opens, per destination.
-
-    sslyze reports accepted and rejected suites but not how many connections it took (it tries some
-    suites twice under different names, and retries after timeouts); every one of them goes through
-    ``socket.create_connection`` in its ``tls_connection`` module, so that name is wrapped, there only.
-    """
-
-    def __init__(self) -> None:
-        self._counts: Counter[tuple[str, int]] = Counter()
-        self._lock = threading.Lock()
-        self._installed = False
-
-    def count(self, destination: tuple[str, int]) -> int:
-        self._install()
-        with self._lock:
-            return self._counts[destination]
-
-    def _install(self) -> None:
-        with self._lock:
-            if self._installed:
-                return
-            from sslyze.connection_helpers import tls_connection  # type: ignore[import-not-found, unused-ignore]
-
-            tls_connection.socket = _CountingSocketModule(self)  # type: ignore[assignment, unused-ignore]
-            self._installed = True
-
-    def opened(self, address: tuple[str, int]) -> None:
-        with self._lock:
-            self._counts[(str(address[0]), int(address[1]))] += 1
-
-
-class _CountingSocketModule:
-    """``socket`` as sslyze's tls_connection module sees it: the same module, connections counted."""
-
-    def __init__(self, counter: _ConnectionCounter) -> None:
-        self._counter = counter
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(socket, name)
-
-    def create_connection(self, address: tuple[str, int], *args: Any, **kwargs: Any) -> socket.socket:
-        self._counter.opened(address)
-        return socket.create_connection(address, *args, **kwargs)
-
-
-_COUNTER = _ConnectionCounter()
