@@ -87,7 +87,13 @@ def _server(args: argparse.Namespace, state_dir: Path) -> Server:
     """The reference server the arguments ask for (sendmail, or Postfix/Exim from their cached rootfs)."""
     if args.server == "sendmail":
         return ReferenceServer(
-            args.profile, state_dir, address=args.address, ports=args.ports, namespace=args.namespace, startup_timeout=args.timeout
+            args.profile,
+            state_dir,
+            address=args.address,
+            ports=args.ports,
+            namespace=args.namespace,
+            startup_timeout=args.timeout,
+            detached=args.command == "start",
         )
     if not args.namespace:
         raise LabError(f"--no-namespace is for the sendmail image only; {args.server} always runs in its own namespace")
@@ -126,6 +132,11 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command == "run":
             return _run(args)
         elif args.command == "stop":
+            if not args.state_dir.exists():
+                raise LabError(
+                    f"state dir {args.state_dir} does not exist (deleted?), so which lab ran there is unknown; "
+                    "a lab started there with `start` may still be running"
+                )
             stopped = mta.stop(args.state_dir) if mta.server_in(args.state_dir) else stop(args.state_dir)
             if not stopped:
                 print(f"no lab was running in {args.state_dir}", file=sys.stderr)

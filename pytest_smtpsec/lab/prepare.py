@@ -9,6 +9,7 @@ import subprocess
 from collections.abc import Mapping
 from pathlib import Path
 
+from . import statedir
 from .errors import LabError
 from .layout import Layout
 from .mc import build_cf, render_mc
@@ -52,13 +53,14 @@ def _server_cert(ca: CA, spec: CertSpec, address: str) -> LeafCert:
     return issue(*names, key_size=spec.key_size, not_before=not_before, not_after=not_after)
 
 
-def _write(path: Path, text: str, mode: int = 0o644) -> None:
-    path.write_text(text)
-    path.chmod(mode)
-
-
 def _mkdirs(layout: Layout) -> None:
-    layout.root.mkdir(parents=True, exist_ok=True)
+    """The subdirectories, in a state dir already claimed (ours alone); no planted symlink survives."""
+    for top, dirs, files in os.walk(layout.root):
+        for name in dirs + files:
+            if os.path.islink(path := os.path.join(top, name)):
+                os.unlink(path)
+    for path in (layout.pid_file, layout.status_file):
+        statedir.remove(path)
     for d, mode in (
         (layout.private, 0o700),
         (layout.sasl, 0o700),
@@ -66,8 +68,7 @@ def _mkdirs(layout: Layout) -> None:
         (layout.etc, 0o755),
         (layout.mail_settings, 0o755),
     ):
-        d.mkdir(exist_ok=True)
-        d.chmod(mode)
+        statedir.directory(d, mode)
 
 
 def _write_pki(layout: Layout, profile: Profile, address: str) -> None:
@@ -106,14 +107,14 @@ def prepare(
     _mkdirs(layout)
     password = secrets.token_urlsafe(16)
     _write_pki(layout, profile, address)
-    _write(layout.hosts, hosts_file(hostname_alias))
-    _write(layout.nsswitch, _NSSWITCH)
-    _write(layout.service_switch, _SERVICE_SWITCH)
-    _write(layout.openssl_cnf, openssl_cnf(profile))
-    _write(layout.aliases, _ALIASES)
-    _write(layout.sasl_conf, sasl_conf(layout), 0o600)
+    statedir.write(layout.hosts, hosts_file(hostname_alias))
+    statedir.write(layout.nsswitch, _NSSWITCH)
+    statedir.write(layout.service_switch, _SERVICE_SWITCH)
+    statedir.write(layout.openssl_cnf, openssl_cnf(profile))
+    statedir.write(layout.aliases, _ALIASES)
+    statedir.write(layout.sasl_conf, sasl_conf(layout), 0o600)
     _add_sasl_user(layout, password)
-    _write(layout.mc, mc)
+    statedir.write(layout.mc, mc)
     build_cf(layout, keep_loopback_relay=profile.relay_without_auth)
     target = LabTarget(
         host=address,
@@ -124,7 +125,5 @@ def prepare(
         password=password,
         profile=profile.name,
     )
-    fd = os.open(layout.target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with open(fd, "w") as f:
-        f.write(target.to_json() + "\n")
+    statedir.write(layout.target, target.to_json() + "\n", 0o600)
     return target

@@ -17,6 +17,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from .. import statedir
 from ..errors import LabError
 from ..process import proc_stat
 
@@ -97,14 +98,17 @@ class Jail:
     pid_ns: str
 
     def save(self, path: Path, **extra: object) -> None:
-        path.write_text(json.dumps({**extra, "jail": asdict(self)}) + "\n")
+        statedir.write(path, json.dumps({**extra, "jail": asdict(self)}) + "\n", 0o600)
 
     @classmethod
     def load(cls, path: Path) -> Jail | None:
-        try:
-            return cls(**json.loads(path.read_text())["jail"])
-        except (FileNotFoundError, KeyError, TypeError, ValueError):
+        text = statedir.read(path)
+        if text is None:
             return None
+        try:
+            return cls(**json.loads(text)["jail"])
+        except (KeyError, TypeError, ValueError):
+            raise LabError(f"{path} is not a lab record (empty or garbled); remove it if no lab runs there") from None
 
     @property
     def alive(self) -> bool:
@@ -142,7 +146,7 @@ class Jail:
 
 def spawn(root: Path, argv: Sequence[str], *, hostname: str, log: Path, timeout: float = 5.0) -> tuple[Jail, subprocess.Popen[bytes]]:
     """Start `argv` as the namespace's init in a new session (it outlives the caller); return once it runs."""
-    with open(log, "wb") as out:
+    with open(statedir.create(log), "wb") as out:
         proc = subprocess.Popen(
             _command(root, hostname, argv),
             stdin=subprocess.DEVNULL,

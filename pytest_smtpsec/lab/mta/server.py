@@ -24,6 +24,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import ClassVar
 
+from .. import statedir
 from ..errors import LabError
 from ..launch import tail
 from ..layout import Layout
@@ -162,15 +163,14 @@ class MtaServer(ABC):
         if self._proc is not None:
             raise LabError(f"already started ({self.layout.root})")
         _check_host(self.address)
-        if (running := jail.Jail.load(self.layout.run)) and (running.alive or running.members()):
-            raise LabError(f"a lab is already running in {self.layout.root} (pid {running.init_pid}); stop it first")
-        self.layout.root.mkdir(parents=True, exist_ok=True)
-        rootfs.restore(self.recipe, self.rootfs)
-        with reserved_ports(self.address, self.ports, smtps=self.profile.smtps) as ports:
-            target = self._launch(ports)
-        fd = os.open(self.layout.target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with open(fd, "w") as f:
-            f.write(target.to_json() + "\n")
+        statedir.claim(self.layout.root)
+        with statedir.locked(self.layout.root):
+            if (running := jail.Jail.load(self.layout.run)) and (running.alive or running.members()):
+                raise LabError(f"a lab is already running in {self.layout.root} (pid {running.init_pid}); stop it first")
+            rootfs.restore(self.recipe, self.rootfs)
+            with reserved_ports(self.address, self.ports, smtps=self.profile.smtps) as ports:
+                target = self._launch(ports)
+            statedir.write(self.layout.target, target.to_json() + "\n", 0o600)
         self.target = target
         return target
 
@@ -195,7 +195,7 @@ class MtaServer(ABC):
             self._jail.save(self.layout.run, server=self.mta)
             self._wait_listening(ports)
         except BaseException:
-            self.stop()
+            self._halt()
             raise
         return target
 
@@ -232,11 +232,16 @@ class MtaServer(ABC):
 
     def stop(self) -> None:
         """Stop the daemon and its namespace; safe to call twice or without start."""
+        if self._proc is not None:
+            with statedir.locked(self.layout.root, wait=statedir.LOCK_WAIT):
+                self._halt()
+
+    def _halt(self) -> None:
         proc, self._proc = self._proc, None
         if proc is None:
             return
         try:
-            stop(self.layout.root)
+            _stop_recorded(self.layout)
         finally:
             proc.wait(timeout=5)
 
@@ -250,8 +255,8 @@ class MtaServer(ABC):
 def server_in(state_dir: Path | str) -> str | None:
     """Which MTA (`postfix`, `exim`) a state dir's run record names; None if none is recorded."""
     try:
-        server = json.loads(Layout(Path(state_dir).absolute()).run.read_text()).get("server")
-    except (FileNotFoundError, ValueError, AttributeError):
+        server = json.loads(statedir.read(Layout(Path(state_dir).absolute()).run) or "").get("server")
+    except (ValueError, AttributeError):
         return None
     return server if isinstance(server, str) else None
 
@@ -259,10 +264,17 @@ def server_in(state_dir: Path | str) -> str | None:
 def stop(state_dir: Path | str) -> bool:
     """Stop the MTA recorded in `state_dir` (from any process); False if none was running."""
     layout = Layout(Path(state_dir).absolute())
+    if not statedir.check(layout.root):
+        return False
+    with statedir.locked(layout.root, wait=statedir.LOCK_WAIT):
+        return _stop_recorded(layout)
+
+
+def _stop_recorded(layout: Layout) -> bool:
     recorded = jail.Jail.load(layout.run)
     if recorded is None:
         return False
     was_running = recorded.alive
     recorded.stop()
-    layout.run.unlink(missing_ok=True)
+    statedir.remove(layout.run)
     return was_running
