@@ -132,13 +132,12 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command == "run":
             return _run(args)
         elif args.command == "stop":
-            if not args.state_dir.exists():
-                raise LabError(
-                    f"state dir {args.state_dir} does not exist (deleted?), so which lab ran there is unknown; "
-                    "a lab started there with `start` may still be running"
-                )
+            existed = args.state_dir.exists()
             stopped = mta.stop(args.state_dir) if mta.server_in(args.state_dir) else stop(args.state_dir)
-            if not stopped:
+            if not existed:
+                done = "stopped the lab that still ran from it" if stopped else "no lab from it is running"
+                print(f"state dir {args.state_dir} does not exist (deleted?): {done}", file=sys.stderr)
+            elif not stopped:
                 print(f"no lab was running in {args.state_dir}", file=sys.stderr)
         else:
             server = _server(args, args.state_dir)

@@ -7,7 +7,6 @@ import os
 import secrets
 import subprocess
 from collections.abc import Mapping
-from pathlib import Path
 
 from . import statedir
 from .errors import LabError
@@ -57,10 +56,10 @@ def _mkdirs(layout: Layout) -> None:
     """The subdirectories, in a state dir already claimed (ours alone); no planted symlink survives."""
     for top, dirs, files in os.walk(layout.root):
         for name in dirs + files:
-            if os.path.islink(path := os.path.join(top, name)):
-                os.unlink(path)
-    for path in (layout.pid_file, layout.status_file):
-        statedir.remove(path)
+            if os.path.islink(link := os.path.join(top, name)):
+                os.unlink(link)
+    for stale in (layout.pid_file, layout.status_file):
+        statedir.remove(stale)
     for d, mode in (
         (layout.private, 0o700),
         (layout.sasl, 0o700),

@@ -121,6 +121,16 @@ class Daemon:
             raise LabError(f"sendmail process group {self.pid} survived SIGKILL: pids {left}")
 
 
+def orphaned(queue: Path) -> list[Daemon]:
+    """Daemons whose state dir was deleted under them: our sendmails still working in `queue`, now gone."""
+    gone = f"{queue} (deleted)"
+    return [
+        Daemon.of(pid)
+        for pid, f in _all_stats()
+        if int(f[2]) == pid and _uid(pid) == os.geteuid() and _link(pid, "cwd") == gone  # sendmail works in its queue
+    ]
+
+
 def _group_alive(pgid: int) -> bool:
     return any(int(f[2]) == pgid and f[0] != "Z" for _, f in _all_stats())
 

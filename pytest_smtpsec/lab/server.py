@@ -19,7 +19,7 @@ from .layout import Layout
 from .mc import CF_M4
 from .ports import reserved_ports
 from .prepare import prepare
-from .process import Daemon, stop_group
+from .process import Daemon, orphaned, stop_group
 from .profiles import PROFILES
 from .target import LabTarget
 
@@ -164,10 +164,16 @@ class ReferenceServer:
 
 
 def stop(state_dir: str | os.PathLike[str]) -> bool:
-    """Stop the lab recorded in `state_dir` (by any process); False if none was running or no such dir."""
+    """Stop the lab recorded in `state_dir` (by any process); False if none was running.
+
+    If the state dir was deleted while its lab ran, that lab is found by its working directory.
+    """
     layout = Layout(Path(state_dir).absolute())
     if not statedir.check(layout.root):
-        return False
+        found = orphaned(layout.queue)
+        for orphan in found:
+            orphan.terminate()
+        return bool(found)
     with statedir.locked(layout.root, wait=statedir.LOCK_WAIT):
         daemon = Daemon.load(layout)
         if daemon is None:

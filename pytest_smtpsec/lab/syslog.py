@@ -66,10 +66,10 @@ def main(argv: list[str]) -> None:
     lifeline = [int(argv[3])] if len(argv) > 3 else []
     with open(_append(argv[2]), "ab", buffering=0) as log:
         while True:
-            ready, _, _ = select.select([sock, *lifeline], [], [])
+            ready, _, _ = select.select([sock.fileno(), *lifeline], [], [])
             if lifeline and lifeline[0] in ready and not os.read(lifeline[0], 1):
                 os.killpg(0, signal.SIGKILL)  # the lab is gone: so are we, with sendmail
-            if sock in ready:
+            if sock.fileno() in ready:
                 log.write(_line(sock.recv(65536)))
 
 

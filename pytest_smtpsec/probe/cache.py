@@ -48,4 +48,3 @@ class Probes:
     def port(self, port: int, *, banner: bool = True) -> PortState:
         """Whether anything accepts connections on ``port`` (and, with ``banner``, what it says first)."""
         return self.cached(("port", port), lambda: port_state(self.target.host, port, self.target.timeout, banner=banner))
-
