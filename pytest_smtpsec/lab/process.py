@@ -135,14 +135,12 @@ def _group_alive(pgid: int) -> bool:
     return any(int(f[2]) == pgid and f[0] != "Z" for _, f in _all_stats())
 
 
-def stop_group(proc: subprocess.Popen[bytes], daemon: Daemon | None, timeout: float = 5.0) -> None:
-    """Stop the group our own child `proc` leads: by its id while the child is unreaped (no one else
-    can have that id then), through the verified record once it is reaped; then reap it."""
-    if proc.returncode is not None:
-        if daemon is not None:
-            daemon.terminate(timeout)
-        return
+def stop_group(proc: subprocess.Popen[bytes], timeout: float = 5.0) -> None:
+    """Stop the group our own child `proc` leads, then reap it. Its id is safe to signal while the
+    group has members (or the leader is unreaped): no other process or group can have it then."""
     for sig, wait in ((signal.SIGTERM, timeout), (signal.SIGKILL, 2.0)):
+        if proc.returncode is not None and not _group_alive(proc.pid):
+            break
         try:
             os.killpg(proc.pid, sig)
         except ProcessLookupError:

@@ -83,7 +83,6 @@ class ReferenceServer:
         self.detached = detached
         self._syslog: socket.socket | None = None  # held to drain what the reader missed
         self._lifeline: int | None = None  # write end of the pipe whose EOF kills the daemon
-        self._daemon: Daemon | None = None
 
     def start(self) -> LabTarget:
         """Prepare the state dir, launch the daemon and return once every port accepts connections."""
@@ -120,8 +119,7 @@ class ReferenceServer:
             raise LabError(f"cannot prepare or launch the lab in {self.layout.root}: {e}") from None
         try:
             wait_until_listening(self._proc, self.address, ports, self.startup_timeout)
-            self._daemon = Daemon.of(self._proc.pid)
-            self._daemon.save(self.layout)
+            Daemon.of(self._proc.pid).save(self.layout)
         except LabError as e:
             self._halt()
             raise LabError(f"{e}: {log_tail(self.layout)}") from None
@@ -143,11 +141,11 @@ class ReferenceServer:
             self._halt()
 
     def _halt(self) -> None:
-        proc, sock, lifeline, daemon = self._proc, self._syslog, self._lifeline, self._daemon
-        self._proc = self._syslog = self._lifeline = self._daemon = None
+        proc, sock, lifeline = self._proc, self._syslog, self._lifeline
+        self._proc = self._syslog = self._lifeline = None
         try:
             if proc is not None:
-                stop_group(proc, daemon)
+                stop_group(proc)
                 statedir.remove(self.layout.run)
         finally:
             if lifeline is not None:

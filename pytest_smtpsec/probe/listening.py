@@ -3,8 +3,10 @@ the services at ports 25, 465 and 587")."""
 
 from __future__ import annotations
 
-import socket
 from dataclasses import dataclass
+
+from .errors import ProbeError
+from .network import ConnectError, connect
 
 BANNER_WAIT = 0.3
 """How long to wait for a banner on a port that should not be open, only to show what answers."""
@@ -18,15 +20,20 @@ class PortState:
 
 
 def port_state(host: str, port: int, timeout: float, *, banner: bool = True) -> PortState:
-    """Refused or no answer (dropped) is closed; an accepted TCP connection is open, with what it said."""
+    """Refused or no answer (dropped) is closed; an accepted TCP connection is open, with what it said.
+
+    A name that does not resolve says nothing about the port: that is a ``ProbeError`` (could not check).
+    """
     try:
-        sock = socket.create_connection((host, port), timeout=timeout)
-    except ConnectionRefusedError:
-        return PortState(port, False, "refused")
-    except TimeoutError:
-        return PortState(port, False, f"no answer within {timeout:g} s (dropped)")
-    except OSError as exc:
-        return PortState(port, False, exc.strerror or str(exc))
+        sock = connect(host, port, timeout=timeout)
+    except ConnectError as exc:
+        if exc.kind == "lookup":
+            raise ProbeError(f"{host}:{port}", "connect", exc.reason) from None
+        if exc.kind == "refused":
+            return PortState(port, False, "refused")
+        if exc.kind == "timeout":
+            return PortState(port, False, exc.reason.replace("(filtered?)", "(dropped)"))
+        return PortState(port, False, exc.reason)
     with sock:
         if not banner:  # an implicit-TLS port says nothing first: no point waiting
             return PortState(port, True, "accepts connections")
