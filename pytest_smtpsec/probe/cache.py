@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import ssl
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from functools import partial
 from typing import TypeVar
 
 from ..target import Service, Target
 from .handshake import Handshake, try_handshake
 from .listening import PortState, port_state
+from .parallel import run_all
 from .session import SessionRecord, run_session
 
 T = TypeVar("T")
@@ -44,6 +46,11 @@ class Probes:
     def handshake(self, service: Service, offer: str, context: ssl.SSLContext) -> Handshake:
         """One single-purpose TLS handshake (see :mod:`pytest_smtpsec.probe.handshake`), keyed by ``offer``."""
         return self.cached(("handshake", service, offer), lambda: try_handshake(self.target, service, context, offer))
+
+    def ports(self, wanted: Sequence[tuple[int, bool]]) -> list[PortState]:
+        """Several ports (``(port, banner)``) probed at once: a firewall dropping them all costs one timeout."""
+        run_all([partial(self.port, port, banner=banner) for port, banner in wanted], "smtpsec-port")
+        return [self.port(port, banner=banner) for port, banner in wanted]
 
     def port(self, port: int, *, banner: bool = True) -> PortState:
         """Whether anything accepts connections on ``port`` (and, with ``banner``, what it says first)."""

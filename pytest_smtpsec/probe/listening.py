@@ -22,12 +22,13 @@ class PortState:
 def port_state(host: str, port: int, timeout: float, *, banner: bool = True) -> PortState:
     """Refused or no answer (dropped) is closed; an accepted TCP connection is open, with what it said.
 
-    A name that does not resolve says nothing about the port: that is a ``ProbeError`` (could not check).
+    A name that does not resolve says nothing about the port, nor does a wait cut short by the host's
+    deadline: both are a ``ProbeError`` (could not check), never "closed".
     """
     try:
         sock = connect(host, port, timeout=timeout)
     except ConnectError as exc:
-        if exc.kind == "lookup":
+        if exc.kind == "lookup" or exc.cut_short:
             raise ProbeError(f"{host}:{port}", "connect", exc.reason) from None
         if exc.kind == "refused":
             return PortState(port, False, "refused")

@@ -64,6 +64,8 @@ class ConnectError(Exception):
 
     kind: str  # "lookup" (no such name / resolver trouble), "timeout", "refused", "other"
     reason: str
+    cut_short: bool = False
+    """The host's deadline came before this connection's own ``timeout``: a timeout then proves nothing."""
 
     def __str__(self) -> str:
         return self.reason
@@ -176,7 +178,8 @@ def connect(host: str, port: int, *, timeout: float, deadline: float | None = No
                 sock.close()
     several = f"any of {len(addresses)} addresses" if len(addresses) > 1 else "it"
     if trying or pending or not errors:
-        raise ConnectError("timeout", f"no answer from {several} {within(timeout, started, deadline)} (filtered?)")
+        cut_short = deadline < started + timeout - 0.001
+        raise ConnectError("timeout", f"no answer from {several} {within(timeout, started, deadline)} (filtered?)", cut_short)
     if all(code == errno.ECONNREFUSED for code in errors):
         raise ConnectError("refused", "connection refused (nothing listens there)")
     raise ConnectError("other", "; ".join(sorted({os.strerror(code) for code in errors if code != errno.ECONNREFUSED})))
