@@ -16,7 +16,7 @@ import warnings
 from dataclasses import dataclass
 
 from .errors import ProbeError
-from .network import ConnectError, connect, deadline_for, within
+from .network import ConnectError, connect, cut_short, deadline_for, within
 from .reply import Reply, ReplyError, ReplyReader
 from .transcript import Transcript, mask
 
@@ -219,7 +219,7 @@ class Connection:
             raise ProbeError(self.address, stage, f"send failed: {exc.strerror or exc}") from None
 
     def _timed_out(self) -> str:
-        if self.deadline < self.started + self.timeout - 0.001:
+        if cut_short(self.timeout, self.started, self.deadline):
             return f"timed out: the host's {self.timeout:g} s ran out"
         return f"timed out after {self.timeout:g} s"
 

@@ -51,9 +51,14 @@ def deadline_for(timeout: float) -> float:
     return own if host is None else min(own, host)
 
 
+def cut_short(timeout: float, started: float, deadline: float) -> bool:
+    """Whether a step that began at ``started`` had much less than its own ``timeout`` (the host's time ran out)."""
+    return deadline - started < 0.9 * timeout
+
+
 def within(timeout: float, started: float, deadline: float) -> str:
     """How a deadline reads in a message: "within 2 s", or that the host's time ran out first."""
-    if deadline < started + timeout - 0.001:
+    if cut_short(timeout, started, deadline):
         return f"before the host's {timeout:g} s ran out"
     return f"within {timeout:g} s"
 
@@ -107,7 +112,7 @@ def _numeric(host: str) -> list[Address] | None:
         infos = socket.getaddrinfo(host, None, type=socket.SOCK_STREAM, flags=socket.AI_NUMERICHOST)
     except OSError:
         return None
-    return [(int(infos[0][0]), tuple(infos[0][4][:1]) + tuple(infos[0][4][2:]))]
+    return [(int(family), tuple(sockaddr[:1]) + tuple(sockaddr[2:])) for family, _, _, _, sockaddr in infos[:1]] or None
 
 
 def resolve(host: str, deadline: float, timeout: float) -> list[Address]:
@@ -178,8 +183,8 @@ def connect(host: str, port: int, *, timeout: float, deadline: float | None = No
                 sock.close()
     several = f"any of {len(addresses)} addresses" if len(addresses) > 1 else "it"
     if trying or pending or not errors:
-        cut_short = deadline < started + timeout - 0.001
-        raise ConnectError("timeout", f"no answer from {several} {within(timeout, started, deadline)} (filtered?)", cut_short)
+        short = cut_short(timeout, started, deadline)
+        raise ConnectError("timeout", f"no answer from {several} {within(timeout, started, deadline)} (filtered?)", short)
     if all(code == errno.ECONNREFUSED for code in errors):
         raise ConnectError("refused", "connection refused (nothing listens there)")
     raise ConnectError("other", "; ".join(sorted({os.strerror(code) for code in errors if code != errno.ECONNREFUSED})))
