@@ -25,7 +25,8 @@ IDS = [
 
 
 def test_only_built_in_items_have_a_host_unit() -> None:
-    assert [host_scope(i, SUITES) for i in IDS] == [None, "site.toml::a.test", "site.toml::a.test", "site.toml::b.test", None, "site.toml::c.test"]
+    a, b, c = "site.toml::a.test", "site.toml::b.test", "site.toml::c.test"
+    assert [host_scope(i, SUITES) for i in IDS] == [None, a, a, b, None, c]
     assert host_scope("smtpsec::smtp::banner_hides_version", SUITES) == "smtpsec"  # one host: the suite is its unit
 
 
@@ -98,7 +99,8 @@ def test_xdist_never_makes_a_site_slower(pytester: pytest.Pytester, filtered_sit
     seconds = {}
     for name, workers in (("serial", []), ("xdist", ["-n", "2"])):
         began = time.monotonic()
-        result = pytester.runpytest_subprocess("--smtpsec", "--smtpsec-inventory=site.toml", "-p", "no:cacheprovider", *workers, timeout=120)
+        args = ["--smtpsec", "--smtpsec-inventory=site.toml", "-p", "no:cacheprovider", *workers]
+        result = pytester.runpytest_subprocess(*args, timeout=120)
         seconds[name] = time.monotonic() - began
         result.assert_outcomes(passed=HOSTS)  # every port dropped: closed
     print(f"{HOSTS} filtered no-mail hosts, timeout 1 s: {seconds}")
