@@ -77,7 +77,7 @@ def _dropping(address: str, ports: tuple[int, ...]) -> list[socket.socket]:
     return socks
 
 
-HOSTS = 40
+HOSTS = 80
 
 
 @pytest.fixture
@@ -104,7 +104,8 @@ def test_xdist_never_makes_a_site_slower(pytester: pytest.Pytester, filtered_sit
         seconds[name] = time.monotonic() - began
         result.assert_outcomes(passed=HOSTS)  # every port dropped: closed
     print(f"{HOSTS} filtered no-mail hosts, timeout 1 s: {seconds}")
-    # Serial probes 16 hosts at a time (3 rounds); each worker does the same with its half (2 rounds).
-    # Measured on the 2-core box: serial 3.7 s, xdist 3.4 s (before: 9.7 s and 66 s, each worker probing
-    # one host at a time, each port in turn). Allow for starting two workers on a busy machine.
-    assert seconds["xdist"] < seconds["serial"] + 3, seconds
+    # Serial probes 16 hosts at a time (5 rounds); each worker does the same with its half (3 rounds).
+    # Measured with 40 hosts on the 2-core box: serial 3.7 s, xdist 3.4 s (before: 9.7 s and 66 s, each
+    # worker probing one host at a time, each port in turn: 40 s a worker here). Starting two workers
+    # costs seconds on a busy machine: the bound allows for that, not for probing hosts one by one.
+    assert seconds["xdist"] < min(seconds["serial"] + 6, HOSTS / 4), seconds

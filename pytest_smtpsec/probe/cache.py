@@ -5,13 +5,11 @@ from __future__ import annotations
 import ssl
 import threading
 from collections.abc import Callable, Sequence
-from functools import partial
 from typing import TypeVar
 
 from ..target import Service, Target
 from .handshake import Handshake, try_handshake
-from .listening import PortState, port_state
-from .parallel import run_all
+from .listening import PortState, port_states
 from .session import SessionRecord, run_session
 
 T = TypeVar("T")
@@ -48,10 +46,7 @@ class Probes:
         return self.cached(("handshake", service, offer), lambda: try_handshake(self.target, service, context, offer))
 
     def ports(self, wanted: Sequence[tuple[int, bool]]) -> list[PortState]:
-        """Several ports (``(port, banner)``) probed at once: a firewall dropping them all costs one timeout."""
-        run_all([partial(self.port, port, banner=banner) for port, banner in wanted], "smtpsec-port")
-        return [self.port(port, banner=banner) for port, banner in wanted]
-
-    def port(self, port: int, *, banner: bool = True) -> PortState:
-        """Whether anything accepts connections on ``port`` (and, with ``banner``, what it says first)."""
-        return self.cached(("port", port), lambda: port_state(self.target.host, port, self.target.timeout, banner=banner))
+        """Whether anything accepts connections on each ``(port, banner)`` (and, with ``banner``, what it says
+        first), all at once: a firewall dropping them all costs one timeout."""
+        key = ("ports", *wanted)
+        return self.cached(key, lambda: port_states(self.target.host, wanted, self.target.timeout), connections=len(wanted))

@@ -73,7 +73,7 @@ class Connection:
         started = time.monotonic()
         deadline = deadline_for(timeout)  # name lookup and connecting count: the whole session ends by then
         try:
-            sock = connect(host, port, timeout=timeout, deadline=deadline)
+            sock = connect(host, port, timeout=timeout)
         except ConnectError as exc:
             raise ProbeError(address, "connect", exc.reason) from None
         transcript.event(f"connected to {address}")

@@ -3,10 +3,12 @@ the services at ports 25, 465 and 587")."""
 
 from __future__ import annotations
 
+import socket
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from .errors import ProbeError
-from .network import ConnectError, connect
+from .network import ConnectError, connect_all
 
 BANNER_WAIT = 0.3
 """How long to wait for a banner on a port that should not be open, only to show what answers."""
@@ -19,24 +21,35 @@ class PortState:
     detail: str
 
 
-def port_state(host: str, port: int, timeout: float, *, banner: bool = True) -> PortState:
-    """Refused or no answer (dropped) is closed; an accepted TCP connection is open, with what it said.
+def port_states(host: str, wanted: Sequence[tuple[int, bool]], timeout: float) -> list[PortState]:
+    """Each ``(port, banner)`` at once: refused or no answer (dropped) is closed; an accepted TCP connection
+    is open, with what it said first if ``banner`` (an implicit-TLS port says nothing first).
 
-    A name that does not resolve says nothing about the port, nor does a wait cut short by the host's
+    A name that does not resolve says nothing about the ports, nor does a wait cut short by the host's
     deadline: both are a ``ProbeError`` (could not check), never "closed".
     """
-    try:
-        sock = connect(host, port, timeout=timeout)
-    except ConnectError as exc:
-        if exc.kind == "lookup" or exc.cut_short:
-            raise ProbeError(f"{host}:{port}", "connect", exc.reason) from None
-        if exc.kind == "refused":
+    results = connect_all(host, [port for port, _ in wanted], timeout=timeout)
+    for port, result in results.items():
+        if isinstance(result, ConnectError) and (result.kind == "lookup" or result.cut_short):
+            for other in results.values():
+                if isinstance(other, socket.socket):
+                    other.close()
+            raise ProbeError(f"{host}:{port}", "connect", result.reason)
+    return [_state(port, results[port], banner, timeout) for port, banner in wanted]
+
+
+def port_state(host: str, port: int, timeout: float, *, banner: bool = True) -> PortState:
+    """One port (see :func:`port_states`)."""
+    return port_states(host, [(port, banner)], timeout)[0]
+
+
+def _state(port: int, result: socket.socket | ConnectError, banner: bool, timeout: float) -> PortState:
+    if isinstance(result, ConnectError):
+        if result.kind == "refused":
             return PortState(port, False, "refused")
-        if exc.kind == "timeout":
-            return PortState(port, False, exc.reason.replace("(filtered?)", "(dropped)"))
-        return PortState(port, False, exc.reason)
-    with sock:
-        if not banner:  # an implicit-TLS port says nothing first: no point waiting
+        return PortState(port, False, result.reason.replace("(filtered?)", "(dropped)"))
+    with result as sock:
+        if not banner:
             return PortState(port, True, "accepts connections")
         sock.settimeout(min(BANNER_WAIT, timeout))
         try:

@@ -18,7 +18,7 @@ import selectors
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
 from contextlib import contextmanager
@@ -137,54 +137,101 @@ def _sockaddr(address: Address, port: int) -> tuple[object, ...]:
     return (rest[0], port, *rest[1:])
 
 
-def connect(host: str, port: int, *, timeout: float, deadline: float | None = None) -> socket.socket:
-    """A connected blocking socket to ``host:port``, by ``deadline`` (default: :func:`deadline_for`)."""
+class _Race:
+    """Connecting to one port: its addresses tried in turn, ``STAGGER`` apart, the first to accept wins."""
+
+    def __init__(self, port: int, addresses: list[Address]) -> None:
+        self.port = port
+        self.pending = list(addresses)
+        self.trying: dict[socket.socket, Address] = {}
+        self.errors: list[int] = []
+        self.next_try = 0.0
+        self.won: socket.socket | None = None
+
+    @property
+    def running(self) -> bool:
+        return self.won is None and bool(self.pending or self.trying)
+
+    def start_next(self, now: float, selector: selectors.BaseSelector) -> None:
+        """Start connecting to the next address if it is time (or nothing else is under way)."""
+        while self.won is None and self.pending and (now >= self.next_try or not self.trying):
+            address = self.pending.pop(0)
+            sock = socket.socket(address[0], socket.SOCK_STREAM)
+            sock.setblocking(False)
+            code = sock.connect_ex(_sockaddr(address, self.port))
+            if code == errno.EINPROGRESS:
+                selector.register(sock, selectors.EVENT_WRITE, self)
+                self.trying[sock] = address
+                self.next_try = now + STAGGER
+            else:
+                self.settle(sock, code, None)
+
+    def settle(self, sock: socket.socket, code: int, selector: selectors.BaseSelector | None) -> None:
+        if selector is not None:
+            selector.unregister(sock)
+            del self.trying[sock]
+        if code == 0 and self.won is None:
+            sock.setblocking(True)
+            self.won = sock
+            return
+        self.errors.append(code)
+        sock.close()
+
+    def wake(self) -> float | None:
+        return self.next_try if self.won is None and self.pending and self.trying else None
+
+    def close(self, selector: selectors.BaseSelector) -> None:
+        for sock in self.trying:
+            selector.unregister(sock)
+            sock.close()
+        self.trying.clear()
+
+    def outcome(self, timeout: float, started: float, deadline: float, count: int) -> socket.socket | ConnectError:
+        if self.won is not None:
+            return self.won
+        several = f"any of {count} addresses" if count > 1 else "it"
+        if self.pending or len(self.errors) < count:
+            short = cut_short(timeout, started, deadline)
+            return ConnectError("timeout", f"no answer from {several} {within(timeout, started, deadline)} (filtered?)", short)
+        if all(code == errno.ECONNREFUSED for code in self.errors):
+            return ConnectError("refused", "connection refused (nothing listens there)")
+        return ConnectError("other", "; ".join(sorted({os.strerror(code) for code in self.errors if code != errno.ECONNREFUSED})))
+
+
+def connect_all(host: str, ports: Sequence[int], *, timeout: float) -> dict[int, socket.socket | ConnectError]:
+    """Connect to several ports of ``host`` at once, in this thread: a connected blocking socket per port,
+    or why not. One deadline for all (:func:`deadline_for`), so dropped ports cost one timeout together."""
     started = time.monotonic()
-    deadline = deadline_for(timeout) if deadline is None else deadline
-    addresses = resolve(host, deadline, timeout)
-    pending = list(addresses)
-    trying: dict[socket.socket, tuple[object, ...]] = {}
-    errors: list[int] = []
-    next_try = time.monotonic()
+    deadline = deadline_for(timeout)
+    try:
+        addresses = resolve(host, deadline, timeout)
+    except ConnectError as exc:
+        return dict.fromkeys(ports, exc)
+    races = [_Race(port, addresses) for port in ports]
     with selectors.DefaultSelector() as selector:
         try:
-            while pending or trying:
+            while any(race.running for race in races):
                 now = time.monotonic()
                 if now >= deadline:
                     break
-                if pending and (now >= next_try or not trying):
-                    family, rest = pending.pop(0)
-                    sock = socket.socket(family, socket.SOCK_STREAM)
-                    sock.setblocking(False)
-                    code = sock.connect_ex(_sockaddr((family, rest), port))
-                    if code == 0:
-                        sock.setblocking(True)
-                        return sock
-                    if code != errno.EINPROGRESS:
-                        errors.append(code)
-                        sock.close()
-                        continue
-                    selector.register(sock, selectors.EVENT_WRITE)
-                    trying[sock] = rest
-                    next_try = now + STAGGER
-                wake = min(deadline, next_try) if pending else deadline
-                for key, _ in selector.select(max(0.0, wake - time.monotonic())):
-                    sock = key.fileobj  # type: ignore[assignment]
-                    selector.unregister(sock)
-                    del trying[sock]
-                    code = sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
-                    if code == 0:
-                        sock.setblocking(True)
-                        return sock
-                    errors.append(code)
-                    sock.close()
+                for race in races:
+                    race.start_next(now, selector)
+                wakes = [w for race in races if (w := race.wake()) is not None]
+                if not any(race.trying for race in races):
+                    continue
+                for key, _ in selector.select(max(0.0, min([deadline, *wakes]) - time.monotonic())):
+                    sock = key.fileobj
+                    assert isinstance(sock, socket.socket)
+                    key.data.settle(sock, sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR), selector)
         finally:
-            for sock in trying:
-                sock.close()
-    several = f"any of {len(addresses)} addresses" if len(addresses) > 1 else "it"
-    if trying or pending or not errors:
-        short = cut_short(timeout, started, deadline)
-        raise ConnectError("timeout", f"no answer from {several} {within(timeout, started, deadline)} (filtered?)", short)
-    if all(code == errno.ECONNREFUSED for code in errors):
-        raise ConnectError("refused", "connection refused (nothing listens there)")
-    raise ConnectError("other", "; ".join(sorted({os.strerror(code) for code in errors if code != errno.ECONNREFUSED})))
+            for race in races:
+                race.close(selector)
+    return {race.port: race.outcome(timeout, started, deadline, len(addresses)) for race in races}
+
+
+def connect(host: str, port: int, *, timeout: float) -> socket.socket:
+    """A connected blocking socket to ``host:port`` within ``timeout`` (and the host's deadline), or ConnectError."""
+    result = connect_all(host, [port], timeout=timeout)[port]
+    if isinstance(result, ConnectError):
+        raise result
+    return result
