@@ -21,7 +21,7 @@ import pytest
 
 from pytest_smtpsec.probe import network
 from pytest_smtpsec.probe.errors import ProbeError
-from pytest_smtpsec.probe.listening import port_state
+from pytest_smtpsec.probe.listening import port_state, port_states
 
 FILTERED = [f"127.0.0.{i}" for i in range(41, 61)]
 needs_namespaces = pytest.mark.skipif(os.geteuid() != 0 or not shutil.which("unshare"), reason="needs root and unshare")
@@ -202,3 +202,11 @@ def test_ctrl_c_with_probes_in_flight_exits_at_once(tmp_path: Path) -> None:
             conn.close()
     assert "KeyboardInterrupt" in out, out[-2000:]
     assert seconds < 5, seconds  # about 1.3 s here, most of it pytest's own wind-down; it was 87 s
+
+
+def test_a_port_asked_twice_is_probed_twice() -> None:
+    """An inventory may give the same port to two services: each gets its own connection."""
+    with socket.create_server(("127.0.0.1", 0)) as server:
+        port = server.getsockname()[1]
+        states = port_states("127.0.0.1", [(port, False), (port, False), (9, False)], 2)
+    assert [(s.port, s.open) for s in states] == [(port, True), (port, True), (9, False)]

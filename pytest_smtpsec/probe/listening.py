@@ -29,13 +29,13 @@ def port_states(host: str, wanted: Sequence[tuple[int, bool]], timeout: float) -
     deadline: both are a ``ProbeError`` (could not check), never "closed".
     """
     results = connect_all(host, [port for port, _ in wanted], timeout=timeout)
-    for port, result in results.items():
+    for (port, _), result in zip(wanted, results, strict=True):
         if isinstance(result, ConnectError) and (result.kind == "lookup" or result.cut_short):
-            for other in results.values():
+            for other in results:
                 if isinstance(other, socket.socket):
                     other.close()
             raise ProbeError(f"{host}:{port}", "connect", result.reason)
-    return [_state(port, results[port], banner, timeout) for port, banner in wanted]
+    return [_state(port, result, banner, timeout) for (port, banner), result in zip(wanted, results, strict=True)]
 
 
 def port_state(host: str, port: int, timeout: float, *, banner: bool = True) -> PortState:

@@ -198,15 +198,16 @@ class _Race:
         return ConnectError("other", "; ".join(sorted({os.strerror(code) for code in self.errors if code != errno.ECONNREFUSED})))
 
 
-def connect_all(host: str, ports: Sequence[int], *, timeout: float) -> dict[int, socket.socket | ConnectError]:
-    """Connect to several ports of ``host`` at once, in this thread: a connected blocking socket per port,
-    or why not. One deadline for all (:func:`deadline_for`), so dropped ports cost one timeout together."""
+def connect_all(host: str, ports: Sequence[int], *, timeout: float) -> list[socket.socket | ConnectError]:
+    """Connect to several ports of ``host`` at once, in this thread: a connected blocking socket per port
+    (in order; a port asked twice is connected twice), or why not. One deadline for all
+    (:func:`deadline_for`), so dropped ports cost one timeout together."""
     started = time.monotonic()
     deadline = deadline_for(timeout)
     try:
         addresses = resolve(host, deadline, timeout)
     except ConnectError as exc:
-        return dict.fromkeys(ports, exc)
+        return [exc for _ in ports]
     races = [_Race(port, addresses) for port in ports]
     with selectors.DefaultSelector() as selector:
         try:
@@ -226,12 +227,12 @@ def connect_all(host: str, ports: Sequence[int], *, timeout: float) -> dict[int,
         finally:
             for race in races:
                 race.close(selector)
-    return {race.port: race.outcome(timeout, started, deadline, len(addresses)) for race in races}
+    return [race.outcome(timeout, started, deadline, len(addresses)) for race in races]
 
 
 def connect(host: str, port: int, *, timeout: float) -> socket.socket:
     """A connected blocking socket to ``host:port`` within ``timeout`` (and the host's deadline), or ConnectError."""
-    result = connect_all(host, [port], timeout=timeout)[port]
+    (result,) = connect_all(host, [port], timeout=timeout)
     if isinstance(result, ConnectError):
         raise result
     return result
