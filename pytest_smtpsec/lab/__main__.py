@@ -97,7 +97,9 @@ def _server(args: argparse.Namespace, state_dir: Path) -> Server:
         )
     if not args.namespace:
         raise LabError(f"--no-namespace is for the sendmail image only; {args.server} always runs in its own namespace")
-    return mta.SERVERS[args.server](args.profile, state_dir, address=args.address, ports=args.ports, startup_timeout=args.timeout)
+    return mta.SERVERS[args.server](
+        args.profile, state_dir, address=args.address, ports=args.ports, startup_timeout=args.timeout, detached=args.command == "start"
+    )
 
 
 def _serve(server: Server) -> None:

@@ -12,6 +12,7 @@ import json
 import os
 import signal
 import subprocess
+import sys
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass
@@ -20,6 +21,7 @@ from pathlib import Path
 from .. import statedir
 from ..errors import LabError
 from ..process import proc_stat
+from . import lifeline
 
 POLL = 0.01
 
@@ -168,6 +170,31 @@ def spawn(root: Path, argv: Sequence[str], *, hostname: str, log: Path, timeout:
         os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
     raise LabError(f"{argv[0]} did not start in a namespace (unshare status {proc.returncode}): {_last(log.read_text(errors='replace'))}")
+
+
+def tie(jail: Jail) -> tuple[int, subprocess.Popen[bytes]]:
+    """Make the namespace die with this process: the write end of its lifeline (close it when done) and
+    the watcher (wait for it then).
+
+    A watcher in its own session holds the read end (see `lifeline.py`); when this process exits, even
+    by SIGKILL, the pipe closes and the watcher kills the namespace's init, and with it the namespace.
+    """
+    read, write = os.pipe()
+    try:
+        watcher = subprocess.Popen(
+            [sys.executable, "-I", "-S", lifeline.__file__, str(read), str(jail.init_pid), str(jail.start_time)],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            pass_fds=(read,),
+            start_new_session=True,
+        )
+    except BaseException:
+        os.close(write)
+        raise
+    finally:
+        os.close(read)
+    return write, watcher
 
 
 def _children(pid: int) -> list[int]:

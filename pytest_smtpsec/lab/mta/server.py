@@ -134,6 +134,7 @@ class MtaServer(ABC):
         address: str = "127.0.0.1",
         ports: Mapping[str, int | None] | None = None,
         startup_timeout: float = 10.0,
+        detached: bool = False,
     ) -> None:
         if profile not in PROFILES:
             raise LabError(f"unknown {self.mta} profile {profile!r}; known: {', '.join(PROFILES)}")
@@ -145,6 +146,9 @@ class MtaServer(ABC):
         self.target: LabTarget | None = None
         self._proc: subprocess.Popen[bytes] | None = None
         self._jail: jail.Jail | None = None
+        self.detached = detached
+        """Leave the daemon running when this process exits (the CLI's `start`); else it dies with it."""
+        self._lifeline: tuple[int, subprocess.Popen[bytes]] | None = None
 
     @property
     def rootfs(self) -> Path:
@@ -192,6 +196,8 @@ class MtaServer(ABC):
         self.configure(Instance(self.rootfs, self.profile, self.address, ports, cert, target.user, target.password, other))
         self._jail, self._proc = jail.spawn(self.rootfs, self.command(), hostname=TLS_NAME, log=self.layout.daemon_log)
         try:
+            if not self.detached:
+                self._lifeline = jail.tie(self._jail)
             self._jail.save(self.layout.run, server=self.mta)
             self._wait_listening(ports)
         except BaseException:
@@ -237,13 +243,16 @@ class MtaServer(ABC):
                 self._halt()
 
     def _halt(self) -> None:
-        proc, self._proc = self._proc, None
+        proc, lifeline, self._proc, self._lifeline = self._proc, self._lifeline, None, None
         if proc is None:
             return
         try:
             _stop_recorded(self.layout)
         finally:
             proc.wait(timeout=5)
+            if lifeline is not None:
+                os.close(lifeline[0])  # the init is gone: its watcher finds nothing to kill and exits
+                lifeline[1].wait(timeout=5)
 
     def __enter__(self) -> LabTarget:
         return self.start()
