@@ -165,6 +165,24 @@ def test_a_run_record_naming_another_process_stops_nothing(tmp_path: Path) -> No
             other.wait()
 
 
+def test_a_planted_namespace_record_stops_nothing(tmp_path: Path) -> None:
+    """The Postfix/Exim record names a namespace's init: one in our own namespace is no lab's."""
+    other = subprocess.Popen(["sleep", "60"], start_new_session=True)
+    try:
+        fields = proc_stat(other.pid)
+        assert fields
+        jail = {"root": str(tmp_path / "rootfs"), "unshare_pid": other.pid, "init_pid": other.pid}
+        jail |= {"start_time": int(fields[19]), "pid_ns": os.readlink("/proc/self/ns/pid")}
+        (tmp_path / "run.json").write_text(json.dumps({"server": "postfix", "jail": jail}))
+        stopped = _cli("stop", "--state-dir", str(tmp_path))
+        assert (stopped.returncode, stopped.stderr) == (0, f"no lab was running in {tmp_path}\n")
+        time.sleep(0.2)
+        assert other.poll() is None
+    finally:
+        other.kill()
+        other.wait()
+
+
 @pytest.mark.parametrize("content", ["", "{", "[1, 2]", '{"pid": "1; rm -rf /"}', "\xff\xfe garbage"])
 def test_a_garbled_run_record_is_a_one_line_error(tmp_path: Path, content: str) -> None:
     (tmp_path / "run.json").write_text(content, errors="surrogateescape")

@@ -114,12 +114,17 @@ class Jail:
 
     @property
     def alive(self) -> bool:
-        """The init still runs (a zombie waiting for unshare to reap it counts as gone)."""
+        """The init still runs (a zombie waiting for unshare to reap it counts as gone), and it is the one
+        recorded: same start time, in the recorded namespace, which is not ours (a planted record names none)."""
         fields = proc_stat(self.init_pid)
-        return fields is not None and int(fields[19]) == self.start_time and fields[0] != "Z"
+        if fields is None or int(fields[19]) != self.start_time or fields[0] == "Z":
+            return False
+        return _pid_ns(self.init_pid) == self.pid_ns != _pid_ns(os.getpid())
 
     def members(self) -> list[int]:
-        """Host pids of the live processes inside the namespace."""
+        """Host pids of the live processes inside the namespace (none if the record names our own)."""
+        if self.pid_ns == _pid_ns(os.getpid()):
+            return []
         return [pid for pid in _pids() if _pid_ns(pid) == self.pid_ns and (f := proc_stat(pid)) and f[0] != "Z"]
 
     def leftovers(self) -> list[str]:
