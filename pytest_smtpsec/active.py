@@ -204,18 +204,23 @@ def pytest_make_collect_report(collector: pytest.Collector) -> Generator[None, p
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:
-    """Without xdist, probe every selected host at once in the background, so no host waits on another.
+    """Probe every selected host at once in the background, so no host waits on another.
 
-    (An xdist worker does not know which hosts it will get: it warms each host when its first check runs.)
+    (An xdist worker probes the hosts it is dealt at the start; any other it gets warms at its first check.)
     """
     plan = session.config.stash[PLAN]
     if session.config.option.collectonly or not plan.enabled:
         return
     gc.freeze()  # the collected tree lives until the end: keep the collector from walking it again and again
     session.config.add_cleanup(gc.unfreeze)  # and give it back to the process (pytester runs in-process)
-    if hasattr(session.config, "workerinput"):
-        return
-    for target in dict.fromkeys(i.target for i in session.items if isinstance(i, NetworkCheckItem)):
+    items = [i for i in session.items if isinstance(i, NetworkCheckItem)]
+    if workerinput := getattr(session.config, "workerinput", None):
+        from .scheduling import own_items
+
+        suites = {s.name: s.per_host for s in plan.suites} or {BUILTIN_SUITE: False}
+        mine = own_items([i.nodeid for i in session.items], suites, workerinput["workerid"], workerinput["workercount"])
+        items = [i for i in items if i.nodeid in mine]
+    for target in dict.fromkeys(i.target for i in items):
         plan.engine.warm(target)
 
 

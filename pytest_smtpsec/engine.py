@@ -8,11 +8,14 @@ once after collection), so no host waits on another's timeout and no check waits
 from __future__ import annotations
 
 import threading
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
+from functools import partial
 
 from .checks import ServiceCheck, TargetCheck, run_at
 from .host import HostCheck, HostFacts
 from .probe import Probes
+from .probe.network import host_deadline
+from .probe.parallel import DaemonPool
 from .registry import Registry
 from .target import Service, Target
 from .verdict import CheckResult
@@ -33,7 +36,7 @@ class Engine:
         self._probes: dict[Target, Probes] = {}
         self._results: dict[tuple[str, Target, Service | None], CheckResult] = {}
         self._lock = threading.Lock()
-        self._pool: ThreadPoolExecutor | None = None
+        self._pool: DaemonPool | None = None
         self._warming: dict[Target, Future[None]] = {}
 
     def probes(self, target: Target) -> Probes:
@@ -47,8 +50,8 @@ class Engine:
             if target in self._warming:
                 return
             if self._pool is None:
-                self._pool = ThreadPoolExecutor(max_workers=PARALLEL_HOSTS, thread_name_prefix="smtpsec-probe")
-            self._warming[target] = self._pool.submit(self._warm, target)
+                self._pool = DaemonPool(PARALLEL_HOSTS, "smtpsec-probe")
+            self._warming[target] = self._pool.submit(lambda: self._warm(target))
 
     def run(self, check: NetworkCheck, target: Target, where: Service | None) -> CheckResult:
         """The result of ``check`` on one service of ``target`` (``where`` None: the host as a whole)."""
@@ -66,18 +69,24 @@ class Engine:
     def close(self) -> None:
         """Stop: queued hosts are dropped, running probes end by their own deadlines."""
         if self._pool is not None:
-            self._pool.shutdown(wait=False, cancel_futures=True)
+            self._pool.shutdown()
 
     # -- internals -------------------------------------------------------------------------------
 
     def _warm(self, target: Target) -> None:
+        """All of a host's probing, within its timeout: name lookup, sessions (at once), then the checks."""
         probes = self.probes(target)
-        probes.warm_up()
-        # The checks judge shared probes; judged side by side, the TLS handshakes that each of them asks for
-        # on its own service (old versions, weak suites, no SNI) overlap instead of queueing.
-        places = [(check, where) for check in self.registry.network for where in check.places(target)]
-        with ThreadPoolExecutor(max_workers=PARALLEL_CHECKS, thread_name_prefix="smtpsec-check") as pool:
-            list(pool.map(lambda place: self._judge(place[0], target, place[1]), places))
+        with host_deadline(target.timeout):
+            probes.warm_up()
+            # The checks judge shared probes; judged side by side, the TLS handshakes that each of them asks
+            # for on its own service (old versions, weak suites) overlap instead of queueing.
+            places = [(check, where) for check in self.registry.network for where in check.places(target)]
+            pool = DaemonPool(PARALLEL_CHECKS, "smtpsec-check")
+            try:
+                for future in [pool.submit(partial(self._judge, check, target, where)) for check, where in places]:
+                    future.result()
+            finally:
+                pool.shutdown()
 
     def _judge(self, check: NetworkCheck, target: Target, where: Service | None) -> CheckResult:
         key = (check.name, target, where)

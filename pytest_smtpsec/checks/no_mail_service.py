@@ -9,7 +9,7 @@ from .base import Area, Fix, TargetCheck
 
 
 def judge(probes: Probes) -> Outcome:
-    states = [probes.port(port, banner=not s.implicit_tls) for s in Service if (port := probes.target.ports.of(s)) is not None]
+    states = probes.ports([(port, not s.implicit_tls) for s in Service if (port := probes.target.ports.of(s)) is not None])
     listening = [f"port {st.port} {st.detail}" for st in states if st.open]
     if listening:
         return failed(listening, facts=frozenset({Fact.LISTENS_BUT_MUST_NOT}))

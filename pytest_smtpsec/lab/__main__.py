@@ -91,11 +91,19 @@ def _server(args: argparse.Namespace, state_dir: Path) -> LabServer:
     """The reference server the arguments ask for (sendmail, or Postfix/Exim from their cached rootfs)."""
     if args.server == "sendmail":
         return ReferenceServer(
-            args.profile, state_dir, address=args.address, ports=args.ports, namespace=args.namespace, startup_timeout=args.timeout
+            args.profile,
+            state_dir,
+            address=args.address,
+            ports=args.ports,
+            namespace=args.namespace,
+            startup_timeout=args.timeout,
+            detached=args.command == "start",
         )
     if not args.namespace:
         raise LabError(f"--no-namespace is for the sendmail image only; {args.server} always runs in its own namespace")
-    return mta.SERVERS[args.server](args.profile, state_dir, address=args.address, ports=args.ports, startup_timeout=args.timeout)
+    return mta.SERVERS[args.server](
+        args.profile, state_dir, address=args.address, ports=args.ports, startup_timeout=args.timeout, detached=args.command == "start"
+    )
 
 
 def _serve(server: LabServer, target_file: Path | None = None) -> None:
@@ -138,8 +146,12 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command == "run":
             return _run(args)
         elif args.command == "stop":
+            existed = args.state_dir.exists()
             stopped = mta.stop(args.state_dir) if mta.server_in(args.state_dir) else stop(args.state_dir)
-            if not stopped:
+            if not existed:
+                done = "stopped the lab that still ran from it" if stopped else "no lab from it is running"
+                print(f"state dir {args.state_dir} does not exist (deleted?): {done}", file=sys.stderr)
+            elif not stopped:
                 print(f"no lab was running in {args.state_dir}", file=sys.stderr)
         else:
             server = _server(args, args.state_dir)

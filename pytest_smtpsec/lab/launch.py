@@ -15,7 +15,7 @@ import time
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
-from . import syslog
+from . import statedir, syslog
 from .errors import LabError
 from .layout import Layout
 from .profiles import TLS_NAME
@@ -25,10 +25,11 @@ POLL = 0.01  # seconds between connect attempts
 _DEV_NODES = {"null": 3, "zero": 5, "random": 8, "urandom": 9}  # char devices, major 1
 
 
-def _script(layout: Layout, namespace: bool, syslog_fd: int) -> str:
+def _script(layout: Layout, namespace: bool, syslog_fd: int, lifeline: int | None) -> str:
     """The shell that prepares the daemon's view of the system and then becomes sendmail."""
     q = shlex.quote
-    listener = f"{q(sys.executable)} -I -S {q(syslog.__file__)} {syslog_fd} {q(str(layout.syslog))} &"
+    watch = "" if lifeline is None else f" {lifeline}"
+    listener = f"{q(sys.executable)} -I -S {q(syslog.__file__)} {syslog_fd} {q(str(layout.syslog))}{watch} &"
     if namespace:
         setup = [
             "mount -t tmpfs -o mode=0755,size=64k smtpsec-dev /dev",
@@ -55,21 +56,26 @@ def _script(layout: Layout, namespace: bool, syslog_fd: int) -> str:
     )
 
 
-def spawn(layout: Layout, syslog_socket: socket.socket, *, namespace: bool = True) -> subprocess.Popen[bytes]:
-    """Launch the daemon in a new session; returns once it runs, not once it listens."""
+def spawn(layout: Layout, syslog_socket: socket.socket, *, namespace: bool = True, lifeline: int | None = None) -> subprocess.Popen[bytes]:
+    """Launch the daemon in a new session; returns once it runs, not once it listens.
+
+    `lifeline`: the read end of a pipe only the caller writes to; when it closes (the caller exits,
+    even by SIGKILL) the syslog reader kills the daemon's whole group.
+    """
     fd = syslog_socket.fileno()
-    cmd = ["sh", "-c", _script(layout, namespace, fd)]
+    cmd = ["sh", "-c", _script(layout, namespace, fd, lifeline)]
     if namespace:
         cmd = ["unshare", "--uts", "--mount", "--propagation", "private", *cmd]
-    with open(layout.daemon_log, "wb") as log:
-        return subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, start_new_session=True, pass_fds=(fd,))
+    fds = (fd,) if lifeline is None else (fd, lifeline)
+    with open(statedir.create(layout.daemon_log), "wb") as log:
+        return subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, start_new_session=True, pass_fds=fds)
 
 
 def tail(path: Path, lines: int = 6) -> str:
     """The last non-empty lines of a log file, on one line (empty if there is no file)."""
     try:
-        text = path.read_text(errors="replace")
-    except FileNotFoundError:
+        text = statedir.read(path) or ""
+    except (LabError, OSError):
         return ""
     return " | ".join(line.strip() for line in text.strip().splitlines()[-lines:] if line.strip())
 

@@ -10,6 +10,7 @@ import re
 import subprocess
 from collections.abc import Mapping
 
+from . import statedir
 from .errors import LabError
 from .layout import Layout
 from .profiles import TLS_NAME, Profile
@@ -111,4 +112,4 @@ def build_cf(layout: Layout, *, keep_loopback_relay: bool = False) -> None:
             if len(kept) == len(lines):
                 raise LabError(f"{CF_M4} changed: loopback relay rule {rule.pattern!r} not in the generated cf")
             lines = kept
-    layout.cf.write_text("".join(lines))
+    statedir.write(layout.cf, "".join(lines))

@@ -42,7 +42,7 @@ class Blob:
         """Write with exactly `mode` (umask ignored); a read-only file from a previous run is replaced."""
         path = Path(path)
         path.unlink(missing_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, mode)
         try:
             os.fchmod(fd, mode)
             os.write(fd, self._data)

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import os
 import secrets
 import subprocess
 from collections.abc import Mapping
-from pathlib import Path
 
+from . import statedir
 from .errors import LabError
 from .layout import Layout
 from .mc import build_cf, render_mc
@@ -39,13 +40,14 @@ def sasl_conf(layout: Layout) -> str:
     return f"pwcheck_method: auxprop\nauxprop_plugin: sasldb\nsasldb_path: {layout.sasldb}\nmech_list: PLAIN LOGIN\n"
 
 
-def _write(path: Path, text: str, mode: int = 0o644) -> None:
-    path.write_text(text)
-    path.chmod(mode)
-
-
 def _mkdirs(layout: Layout) -> None:
-    layout.root.mkdir(parents=True, exist_ok=True)
+    """The subdirectories, in a state dir already claimed (ours alone); no planted symlink survives."""
+    for top, dirs, files in os.walk(layout.root):
+        for name in dirs + files:
+            if os.path.islink(link := os.path.join(top, name)):
+                os.unlink(link)
+    for stale in (layout.pid_file, layout.status_file):
+        statedir.remove(stale)
     for d, mode in (
         (layout.private, 0o700),
         (layout.sasl, 0o700),
@@ -53,8 +55,7 @@ def _mkdirs(layout: Layout) -> None:
         (layout.etc, 0o755),
         (layout.mail_settings, 0o755),
     ):
-        d.mkdir(exist_ok=True)
-        d.chmod(mode)
+        statedir.directory(d, mode)
 
 
 def _write_pki(layout: Layout, profile: Profile, address: str) -> None:
@@ -93,14 +94,14 @@ def prepare(
     _mkdirs(layout)
     password = secrets.token_urlsafe(16)
     _write_pki(layout, profile, address)
-    _write(layout.hosts, hosts_file(hostname_alias))
-    _write(layout.nsswitch, _NSSWITCH)
-    _write(layout.service_switch, _SERVICE_SWITCH)
-    _write(layout.openssl_cnf, openssl_cnf(profile))
-    _write(layout.aliases, _ALIASES)
-    _write(layout.sasl_conf, sasl_conf(layout), 0o600)
+    statedir.write(layout.hosts, hosts_file(hostname_alias))
+    statedir.write(layout.nsswitch, _NSSWITCH)
+    statedir.write(layout.service_switch, _SERVICE_SWITCH)
+    statedir.write(layout.openssl_cnf, openssl_cnf(profile))
+    statedir.write(layout.aliases, _ALIASES)
+    statedir.write(layout.sasl_conf, sasl_conf(layout), 0o600)
     _add_sasl_user(layout, password)
-    _write(layout.mc, mc)
+    statedir.write(layout.mc, mc)
     build_cf(layout, keep_loopback_relay=profile.relay_without_auth)
     target = LabTarget.of(profile.name, address, ports, layout.cacert, password)
     target.write(layout.target)

@@ -12,14 +12,14 @@ from collections.abc import Mapping
 from pathlib import Path
 from types import TracebackType
 
-from . import syslog
+from . import statedir, syslog
 from .errors import LabError
 from .launch import SENDMAIL, log_tail, spawn, wait_until_listening
 from .layout import Layout
 from .mc import CF_M4
 from .ports import reserved_ports
 from .prepare import prepare
-from .process import Daemon
+from .process import Daemon, orphaned, stop_group
 from .profiles import PROFILES
 from .target import LabTarget
 
@@ -55,7 +55,8 @@ class ReferenceServer:
 
     Used as a context manager it yields the `LabTarget` and stops the daemon on exit.
     `namespace=False` is for containers only: it writes /etc/hosts, /etc/nsswitch.conf and
-    /etc/sasl2 instead of mounting private copies over them.
+    /etc/sasl2 instead of mounting private copies over them. The daemon dies with this process
+    (even a SIGKILLed one) unless `detached` (the CLI's `start`, which returns and leaves it running).
     """
 
     def __init__(
@@ -67,6 +68,7 @@ class ReferenceServer:
         ports: Mapping[str, int | None] | None = None,
         namespace: bool = True,
         startup_timeout: float = 10.0,
+        detached: bool = False,
     ) -> None:
         if profile not in PROFILES:
             raise LabError(f"unknown profile {profile!r}; known: {', '.join(PROFILES)}")
@@ -78,35 +80,52 @@ class ReferenceServer:
         self.startup_timeout = startup_timeout
         self.target: LabTarget | None = None
         self._proc: subprocess.Popen[bytes] | None = None
+        self.detached = detached
         self._syslog: socket.socket | None = None  # held to drain what the reader missed
+        self._lifeline: int | None = None  # write end of the pipe whose EOF kills the daemon
 
     def start(self) -> LabTarget:
         """Prepare the state dir, launch the daemon and return once every port accepts connections."""
         if self._proc is not None:
             raise LabError(f"already started ({self.layout.root})")
         _check_host(self.address, self.namespace)
-        running = Daemon.load(self.layout)
-        if running and running.members():
-            raise LabError(f"a lab is already running in {self.layout.root} (pid {running.pid}); stop it first")
-        alias = None if self.namespace else socket.gethostname()
-        with reserved_ports(self.address, self.ports, smtps=self.profile.smtps) as ports:
+        try:
+            statedir.claim(self.layout.root)
+        except OSError as e:
+            raise LabError(f"cannot prepare or launch the lab in {self.layout.root}: {e}") from None
+        with statedir.locked(self.layout.root):
+            running = Daemon.load(self.layout)
+            if running and running.members():
+                raise LabError(f"a lab is already running in {self.layout.root} (pid {running.pid}); stop it first")
+            alias = None if self.namespace else socket.gethostname()
+            with reserved_ports(self.address, self.ports, smtps=self.profile.smtps) as ports:
+                self.target = self._launch(ports, alias)
+        return self.target
+
+    def _launch(self, ports: Mapping[str, int | None], alias: str | None) -> LabTarget:
+        try:
+            target = prepare(self.profile, self.layout, self.address, ports, hostname_alias=alias)
+            self._syslog = syslog.bind(self.layout.syslog_socket)
+            lifeline = None
+            if not self.detached:  # the daemon's watcher holds the read end; EOF means we are gone
+                lifeline, self._lifeline = os.pipe()
             try:
-                target = prepare(self.profile, self.layout, self.address, ports, hostname_alias=alias)
-                self._syslog = syslog.bind(self.layout.syslog_socket)
-                self._proc = proc = spawn(self.layout, self._syslog, namespace=self.namespace)
-            except OSError as e:
-                self.stop()
-                raise LabError(f"cannot prepare or launch the lab in {self.layout.root}: {e}") from None
-            try:
-                Daemon.of(proc.pid).save(self.layout)
-                wait_until_listening(proc, self.address, ports, self.startup_timeout)
-            except LabError as e:
-                self.stop()
-                raise LabError(f"{e}: {self.log_tail()}") from None
-            except BaseException:
-                self.stop()
-                raise
-        self.target = target
+                self._proc = spawn(self.layout, self._syslog, namespace=self.namespace, lifeline=lifeline)
+            finally:
+                if lifeline is not None:
+                    os.close(lifeline)
+        except OSError as e:
+            self._halt()
+            raise LabError(f"cannot prepare or launch the lab in {self.layout.root}: {e}") from None
+        try:
+            wait_until_listening(self._proc, self.address, ports, self.startup_timeout)
+            Daemon.of(self._proc.pid).save(self.layout)
+        except LabError as e:
+            self._halt()
+            raise LabError(f"{e}: {self.log_tail()}") from None
+        except BaseException:
+            self._halt()
+            raise
         return target
 
     @property
@@ -120,12 +139,21 @@ class ReferenceServer:
 
     def stop(self) -> None:
         """Stop the daemon and everything it started; safe to call twice or without start."""
-        proc, sock, self._proc, self._syslog = self._proc, self._syslog, None, None
+        if self._proc is None:
+            return
+        with statedir.locked(self.layout.root, wait=statedir.LOCK_WAIT):
+            self._halt()
+
+    def _halt(self) -> None:
+        proc, sock, lifeline = self._proc, self._syslog, self._lifeline
+        self._proc = self._syslog = self._lifeline = None
         try:
             if proc is not None:
-                stop(self.layout.root)
-                proc.wait()
+                stop_group(proc)
+                statedir.remove(self.layout.run)
         finally:
+            if lifeline is not None:
+                os.close(lifeline)
             if sock is not None:
                 syslog.drain(sock, self.layout.syslog)
                 sock.close()
@@ -138,13 +166,22 @@ class ReferenceServer:
 
 
 def stop(state_dir: str | os.PathLike[str]) -> bool:
-    """Stop the lab recorded in `state_dir` (by any process); False if none was running."""
+    """Stop the lab recorded in `state_dir` (by any process); False if none was running.
+
+    If the state dir was deleted while its lab ran, that lab is found by its working directory.
+    """
     layout = Layout(Path(state_dir).absolute())
-    daemon = Daemon.load(layout)
-    if daemon is None:
-        return False
-    was_running = bool(daemon.members())
-    daemon.terminate()
-    layout.run.unlink(missing_ok=True)
-    layout.syslog_socket.unlink(missing_ok=True)
+    if not statedir.check(layout.root):
+        found = orphaned(layout.queue)
+        for orphan in found:
+            orphan.terminate()
+        return bool(found)
+    with statedir.locked(layout.root, wait=statedir.LOCK_WAIT):
+        daemon = Daemon.load(layout)
+        if daemon is None:
+            return False
+        was_running = bool(daemon.members())
+        daemon.terminate()
+        statedir.remove(layout.run)
+        statedir.remove(layout.syslog_socket)
     return was_running

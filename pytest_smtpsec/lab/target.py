@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from types import TracebackType
 from typing import Protocol
 
+from . import statedir
 from .layout import Layout
 from .profiles import TLS_NAME, USER
 
@@ -32,10 +32,9 @@ class LabTarget:
         return cls(address, TLS_NAME, dict(ports), ca_file, f"{USER}@{TLS_NAME}", password, profile)
 
     def write(self, path: Path) -> None:
-        """As ``target.json`` in a state dir: one line, readable by its owner only (it holds the password)."""
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with open(fd, "w") as f:
-            f.write(self.to_json() + "\n")
+        """As ``target.json`` in a state dir: one line, readable by its owner only (it holds the password); a
+        fresh file, never written through a symlink or with the mode of one found there."""
+        statedir.write(path, self.to_json() + "\n", 0o600)
 
     def to_json(self) -> str:
         """One line of JSON, for shells and other processes."""

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+import contextvars
 import functools
 import ssl
 import threading
-from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
 
@@ -14,7 +14,8 @@ from ..target import Service, Target
 from .connection import probe_context
 from .errors import ProbeError
 from .handshake import SILENT_WAIT, Handshake, try_handshake
-from .listening import PortState, port_state
+from .listening import PortState, port_states
+from .parallel import run_all
 from .session import AUTH_PER_CONNECTION, Kind, Plan, SessionRecord, bad_logins, run_session
 
 T = TypeVar("T")
@@ -93,8 +94,7 @@ class Probes:
         if self._takes_logins(service):  # the usual PLAIN+LOGIN matrix needs three, known only after EHLO: guess
             starts = FIRST_WAVE if service is self.target.login_matrix_service() else (0,)
             jobs += [functools.partial(self._logins, service, start) for start in starts]
-        with ThreadPoolExecutor(max_workers=len(jobs), thread_name_prefix="smtpsec-session") as pool:
-            list(pool.map(lambda job: job(), jobs))
+        run_all(jobs, "smtpsec-session")  # daemon threads that keep the host's deadline
         extra = () if service.implicit_tls else (self.extra(service),)
         return (self.session(service), *extra, *self.logins(service))
 
@@ -109,8 +109,8 @@ class Probes:
         starts = range(AUTH_PER_CONNECTION, len(bad_logins(first.tls_ehlo())), AUTH_PER_CONNECTION)
         if not starts:
             return (first,)
-        with ThreadPoolExecutor(max_workers=len(starts), thread_name_prefix="smtpsec-logins") as pool:
-            return (first, *pool.map(lambda start: self._logins(service, start), starts))
+        run_all([functools.partial(self._logins, service, start) for start in starts], "smtpsec-logins")
+        return (first, *(self._logins(service, start) for start in starts))
 
     def _takes_logins(self, service: Service) -> bool:
         return self.target.credentials is not None and self.target.takes_logins(service)
@@ -145,10 +145,11 @@ class Probes:
         """Fetch at once what every run needs: every service's sessions (returns when they are done), and 465's
         silent-client look, left running in the background: its wait overlaps the checks judged meanwhile."""
         if Service.SMTPS in self.target.services:
-            threading.Thread(target=self._quietly, args=(self.without_sni, Service.SMTPS), daemon=True).start()
-        services = self.target.services
-        with ThreadPoolExecutor(max_workers=max(1, len(services)), thread_name_prefix="smtpsec-service") as pool:
-            list(pool.map(self.sessions, services))
+            context = contextvars.copy_context()  # the host's deadline
+            quietly = functools.partial(context.run, self._quietly, self.without_sni, Service.SMTPS)
+            threading.Thread(target=quietly, name="smtpsec-silent-client", daemon=True).start()
+        if self.target.services:
+            run_all([functools.partial(self.sessions, service) for service in self.target.services], "smtpsec-service")
 
     @staticmethod
     def _quietly(fetch: Callable[[Service], object], service: Service) -> None:
@@ -157,6 +158,8 @@ class Probes:
         except ProbeError:
             pass  # cached: the check that needs it says "could not check" itself
 
-    def port(self, port: int, *, banner: bool = True) -> PortState:
-        """Whether anything accepts connections on ``port`` (and, with ``banner``, what it says first)."""
-        return self.cached(("port", port), lambda: port_state(self.target.host, port, self.target.timeout, banner=banner))
+    def ports(self, wanted: Sequence[tuple[int, bool]]) -> list[PortState]:
+        """Whether anything accepts connections on each ``(port, banner)`` (and, with ``banner``, what it says
+        first), all at once: a firewall dropping them all costs one timeout."""
+        key = ("ports", *wanted)
+        return self.cached(key, lambda: port_states(self.target.host, wanted, self.target.timeout), connections=len(wanted))

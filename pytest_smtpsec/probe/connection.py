@@ -16,6 +16,7 @@ import warnings
 from dataclasses import dataclass
 
 from .errors import ProbeError
+from .network import ConnectError, connect, cut_short, deadline_for, within
 from .reply import Reply, ReplyError, ReplyReader
 from .transcript import Transcript, mask
 
@@ -63,7 +64,8 @@ class Connection:
     def __init__(self, sock: socket.socket, address: str, timeout: float, transcript: Transcript, *, deadline: float | None = None) -> None:
         self.address = address
         self.timeout = timeout
-        self.deadline = deadline if deadline is not None else time.monotonic() + timeout
+        self.started = time.monotonic()
+        self.deadline = deadline if deadline is not None else deadline_for(timeout)
         """Every read, write and handshake of this connection ends by then, whatever the server does."""
         self.transcript = transcript
         self._sock = sock
@@ -75,21 +77,16 @@ class Connection:
     @classmethod
     def open(cls, host: str, port: int, *, timeout: float, transcript: Transcript) -> Connection:
         address = f"{host}:{port}"
-        deadline = time.monotonic() + timeout
+        started = time.monotonic()
+        deadline = deadline_for(timeout)  # name lookup and connecting count: the whole session ends by then
         try:
-            sock = socket.create_connection((host, port), timeout=timeout)
-        except socket.gaierror as exc:
-            raise ProbeError(address, "connect", f"unknown host {host!r} ({exc.strerror})") from None
-        except UnicodeError:  # an empty or over-long label fails in the IDNA codec, before any lookup
-            raise ProbeError(address, "connect", f"not a valid host name: {host!r}") from None
-        except TimeoutError:
-            raise ProbeError(address, "connect", f"no answer within {timeout:g} s (filtered?)") from None
-        except ConnectionRefusedError:
-            raise ProbeError(address, "connect", "connection refused (nothing listens there)") from None
-        except OSError as exc:
-            raise ProbeError(address, "connect", exc.strerror or str(exc)) from None
+            sock = connect(host, port, timeout=timeout)
+        except ConnectError as exc:
+            raise ProbeError(address, "connect", exc.reason) from None
         transcript.event(f"connected to {address}")
-        return cls(sock, address, timeout, transcript, deadline=deadline)
+        conn = cls(sock, address, timeout, transcript, deadline=deadline)
+        conn.started = started
+        return conn
 
     @property
     def tls(self) -> bool:
@@ -268,19 +265,24 @@ class Connection:
         try:
             self._sock.sendall(data)
         except TimeoutError:
-            raise ProbeError(self.address, stage, f"could not send within {self.timeout:g} s") from None
+            raise ProbeError(self.address, stage, f"could not send {within(self.timeout, self.started, self.deadline)}") from None
         except OSError as exc:
             raise ProbeError(self.address, stage, f"send failed: {exc.strerror or exc}") from None
+
+    def _timed_out(self) -> str:
+        if cut_short(self.timeout, self.started, self.deadline):
+            return f"timed out: the host's {self.timeout:g} s ran out"
+        return f"timed out after {self.timeout:g} s"
 
     def _recv(self, deadline: float, stage: str, waiting: str) -> bytes:
         remaining = deadline - time.monotonic()
         if remaining <= 0:
-            raise ProbeError(self.address, stage, f"timed out after {self.timeout:g} s waiting for {waiting}")
+            raise ProbeError(self.address, stage, f"{self._timed_out()} waiting for {waiting}")
         self._sock.settimeout(remaining)
         try:
             return self._sock.recv(_RECV)
         except TimeoutError:
-            raise ProbeError(self.address, stage, f"timed out after {self.timeout:g} s waiting for {waiting}") from None
+            raise ProbeError(self.address, stage, f"{self._timed_out()} waiting for {waiting}") from None
         except ConnectionResetError:
             raise ProbeError(self.address, stage, f"connection reset by the server while waiting for {waiting}") from None
         except OSError as exc:

@@ -276,7 +276,7 @@ class TestErrors:
 
     def test_unusable_state_dir(self, tmp_path: Path) -> None:
         (tmp_path / "file").write_text("")
-        with pytest.raises(LabError, match=r"^cannot prepare or launch the lab in .*/file/state: .*Not a directory"):
+        with pytest.raises(LabError, match=r"^refusing state dir .*/file/state: .*/file above it is not a directory"):
             ReferenceServer("secure", tmp_path / "file" / "state").start()
 
     def test_only_loopback(self, tmp_path: Path) -> None:

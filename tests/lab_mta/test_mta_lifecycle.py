@@ -72,7 +72,7 @@ def _python(code: str) -> str:
 
 def test_started_by_one_process_and_stopped_by_another_as_the_cli_does(mta_home: MtaHome) -> None:
     state_dir = str(mta_home.state_dir)
-    starter = f"SERVERS[{mta_home.mta!r}]('no-smtps', {state_dir!r})"
+    starter = f"SERVERS[{mta_home.mta!r}]('no-smtps', {state_dir!r}, detached=True)"  # as the CLI's `start`
     line = _python(f"from pytest_smtpsec.lab.mta import SERVERS; print({starter}.start().to_json())")
     target = LabTarget.from_json(line)  # the starter has exited; the daemon lives on
     jail = Jail.load(mta_home.state_dir / "run.json")
@@ -84,6 +84,32 @@ def test_started_by_one_process_and_stopped_by_another_as_the_cli_does(mta_home:
     _nothing_left(jail)
     assert _closed(target)
     assert stop(mta_home.state_dir) is False  # nothing recorded any more
+
+
+def test_the_namespace_dies_with_a_sigkilled_starter(mta_home: MtaHome) -> None:
+    """A pytest using an MTA lab killed with SIGKILL leaves no root daemon behind (its lifeline closes)."""
+    state_dir = str(mta_home.state_dir)
+    code = (
+        f"import time; from pytest_smtpsec.lab.mta import SERVERS; s = SERVERS[{mta_home.mta!r}]('no-smtps', {state_dir!r}); "
+        "print(s.start().to_json(), flush=True); time.sleep(60)"
+    )
+    starter = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    try:
+        assert starter.stdout
+        target = LabTarget.from_json(starter.stdout.readline())
+        jail = Jail.load(mta_home.state_dir / "run.json")
+        assert jail is not None and jail.alive
+        starter.send_signal(signal.SIGKILL)
+        starter.wait()
+        deadline = time.monotonic() + 5
+        while (jail.alive or jail.members()) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        _nothing_left(jail)
+        assert _closed(target)
+    finally:
+        starter.kill()
+        starter.wait()
+        stop(mta_home.state_dir)  # the record is left behind; nothing runs
 
 
 def test_stop_needs_no_launcher_and_a_dead_init_takes_the_namespace_with_it(mta_home: MtaHome) -> None:

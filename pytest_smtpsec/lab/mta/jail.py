@@ -12,13 +12,16 @@ import json
 import os
 import signal
 import subprocess
+import sys
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from .. import statedir
 from ..errors import LabError
 from ..process import proc_stat
+from . import lifeline
 
 POLL = 0.01
 
@@ -97,23 +100,31 @@ class Jail:
     pid_ns: str
 
     def save(self, path: Path, **extra: object) -> None:
-        path.write_text(json.dumps({**extra, "jail": asdict(self)}) + "\n")
+        statedir.write(path, json.dumps({**extra, "jail": asdict(self)}) + "\n", 0o600)
 
     @classmethod
     def load(cls, path: Path) -> Jail | None:
-        try:
-            return cls(**json.loads(path.read_text())["jail"])
-        except (FileNotFoundError, KeyError, TypeError, ValueError):
+        text = statedir.read(path)
+        if text is None:
             return None
+        try:
+            return cls(**json.loads(text)["jail"])
+        except (KeyError, TypeError, ValueError):
+            raise LabError(f"{path} is not a lab record (empty or garbled); remove it if no lab runs there") from None
 
     @property
     def alive(self) -> bool:
-        """The init still runs (a zombie waiting for unshare to reap it counts as gone)."""
+        """The init still runs (a zombie waiting for unshare to reap it counts as gone), and it is the one
+        recorded: same start time, in the recorded namespace, which is not ours (a planted record names none)."""
         fields = proc_stat(self.init_pid)
-        return fields is not None and int(fields[19]) == self.start_time and fields[0] != "Z"
+        if fields is None or int(fields[19]) != self.start_time or fields[0] == "Z":
+            return False
+        return _pid_ns(self.init_pid) == self.pid_ns != _pid_ns(os.getpid())
 
     def members(self) -> list[int]:
-        """Host pids of the live processes inside the namespace."""
+        """Host pids of the live processes inside the namespace (none if the record names our own)."""
+        if self.pid_ns == _pid_ns(os.getpid()):
+            return []
         return [pid for pid in _pids() if _pid_ns(pid) == self.pid_ns and (f := proc_stat(pid)) and f[0] != "Z"]
 
     def leftovers(self) -> list[str]:
@@ -142,7 +153,7 @@ class Jail:
 
 def spawn(root: Path, argv: Sequence[str], *, hostname: str, log: Path, timeout: float = 5.0) -> tuple[Jail, subprocess.Popen[bytes]]:
     """Start `argv` as the namespace's init in a new session (it outlives the caller); return once it runs."""
-    with open(log, "wb") as out:
+    with open(statedir.create(log), "wb") as out:
         proc = subprocess.Popen(
             _command(root, hostname, argv),
             stdin=subprocess.DEVNULL,
@@ -164,6 +175,31 @@ def spawn(root: Path, argv: Sequence[str], *, hostname: str, log: Path, timeout:
         os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
     raise LabError(f"{argv[0]} did not start in a namespace (unshare status {proc.returncode}): {_last(log.read_text(errors='replace'))}")
+
+
+def tie(jail: Jail) -> tuple[int, subprocess.Popen[bytes]]:
+    """Make the namespace die with this process: the write end of its lifeline (close it when done) and
+    the watcher (wait for it then).
+
+    A watcher in its own session holds the read end (see `lifeline.py`); when this process exits, even
+    by SIGKILL, the pipe closes and the watcher kills the namespace's init, and with it the namespace.
+    """
+    read, write = os.pipe()
+    try:
+        watcher = subprocess.Popen(
+            [sys.executable, "-I", "-S", lifeline.__file__, str(read), str(jail.init_pid), str(jail.start_time)],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            pass_fds=(read,),
+            start_new_session=True,
+        )
+    except BaseException:
+        os.close(write)
+        raise
+    finally:
+        os.close(read)
+    return write, watcher
 
 
 def _children(pid: int) -> list[int]:

@@ -22,6 +22,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import ClassVar
 
+from .. import statedir
 from ..errors import LabError
 from ..launch import log_tail, wait_until_listening
 from ..layout import Layout
@@ -111,6 +112,7 @@ class MtaServer(ABC):
         address: str = "127.0.0.1",
         ports: Mapping[str, int | None] | None = None,
         startup_timeout: float = 10.0,
+        detached: bool = False,
     ) -> None:
         if profile not in PROFILES:
             raise LabError(f"unknown {self.mta} profile {profile!r}; known: {', '.join(PROFILES)}")
@@ -122,6 +124,9 @@ class MtaServer(ABC):
         self.target: LabTarget | None = None
         self._proc: subprocess.Popen[bytes] | None = None
         self._jail: jail.Jail | None = None
+        self.detached = detached
+        """Leave the daemon running when this process exits (the CLI's `start`); else it dies with it."""
+        self._lifeline: tuple[int, subprocess.Popen[bytes]] | None = None
 
     @property
     def rootfs(self) -> Path:
@@ -140,13 +145,14 @@ class MtaServer(ABC):
         if self._proc is not None:
             raise LabError(f"already started ({self.layout.root})")
         _check_host(self.address)
-        if (running := jail.Jail.load(self.layout.run)) and (running.alive or running.members()):
-            raise LabError(f"a lab is already running in {self.layout.root} (pid {running.init_pid}); stop it first")
-        self.layout.root.mkdir(parents=True, exist_ok=True)
-        rootfs.restore(self.recipe, self.rootfs)
-        with reserved_ports(self.address, self.ports, smtps=self.profile.smtps) as ports:
-            target = self._launch(ports)
-        target.write(self.layout.target)
+        statedir.claim(self.layout.root)
+        with statedir.locked(self.layout.root):
+            if (running := jail.Jail.load(self.layout.run)) and (running.alive or running.members()):
+                raise LabError(f"a lab is already running in {self.layout.root} (pid {running.init_pid}); stop it first")
+            rootfs.restore(self.recipe, self.rootfs)
+            with reserved_ports(self.address, self.ports, smtps=self.profile.smtps) as ports:
+                target = self._launch(ports)
+            target.write(self.layout.target)
         self.target = target
         return target
 
@@ -160,10 +166,12 @@ class MtaServer(ABC):
         self.configure(Instance(self.rootfs, self.profile, self.address, ports, cert, target.user, target.password, other))
         self._jail, self._proc = jail.spawn(self.rootfs, self.command(), hostname=TLS_NAME, log=self.layout.daemon_log)
         try:
+            if not self.detached:
+                self._lifeline = jail.tie(self._jail)
             self._jail.save(self.layout.run, server=self.mta)
             self._wait_listening(ports)
         except BaseException:
-            self.stop()
+            self._halt()
             raise
         return target
 
@@ -189,13 +197,21 @@ class MtaServer(ABC):
 
     def stop(self) -> None:
         """Stop the daemon and its namespace; safe to call twice or without start."""
-        proc, self._proc = self._proc, None
+        if self._proc is not None:
+            with statedir.locked(self.layout.root, wait=statedir.LOCK_WAIT):
+                self._halt()
+
+    def _halt(self) -> None:
+        proc, lifeline, self._proc, self._lifeline = self._proc, self._lifeline, None, None
         if proc is None:
             return
         try:
-            stop(self.layout.root)
+            _stop_recorded(self.layout)
         finally:
             proc.wait(timeout=5)
+            if lifeline is not None:
+                os.close(lifeline[0])  # the init is gone: its watcher finds nothing to kill and exits
+                lifeline[1].wait(timeout=5)
 
     def __enter__(self) -> LabTarget:
         return self.start()
@@ -207,8 +223,8 @@ class MtaServer(ABC):
 def server_in(state_dir: Path | str) -> str | None:
     """Which MTA (`postfix`, `exim`) a state dir's run record names; None if none is recorded."""
     try:
-        server = json.loads(Layout(Path(state_dir).absolute()).run.read_text()).get("server")
-    except (FileNotFoundError, ValueError, AttributeError):
+        server = json.loads(statedir.read(Layout(Path(state_dir).absolute()).run) or "").get("server")
+    except (ValueError, AttributeError):
         return None
     return server if isinstance(server, str) else None
 
@@ -216,10 +232,17 @@ def server_in(state_dir: Path | str) -> str | None:
 def stop(state_dir: Path | str) -> bool:
     """Stop the MTA recorded in `state_dir` (from any process); False if none was running."""
     layout = Layout(Path(state_dir).absolute())
+    if not statedir.check(layout.root):
+        return False
+    with statedir.locked(layout.root, wait=statedir.LOCK_WAIT):
+        return _stop_recorded(layout)
+
+
+def _stop_recorded(layout: Layout) -> bool:
     recorded = jail.Jail.load(layout.run)
     if recorded is None:
         return False
     was_running = recorded.alive
     recorded.stop()
-    layout.run.unlink(missing_ok=True)
+    statedir.remove(layout.run)
     return was_running

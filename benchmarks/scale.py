@@ -1,0 +1,115 @@
+"""Benchmark: a large site, as many simulated no-mail hosts on loopback as asked (nothing listens: refused).
+
+    python benchmarks/scale.py [--hosts 1000,10000] [--runs 1] [--workers 0,2] [--write docs/performance.md]
+
+Each host has its own 127.60.x.y address; the inventory is written to a temporary directory and the
+suite runs there as a user's CI would (only pytest and this plugin). Prints a Markdown section with wall
+time and peak RSS per size; ``--write`` replaces the section of that name in the given file (or appends it).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import measure
+
+HERE = Path(__file__).resolve().parent
+TITLE = "## A large site: thousands of no-mail hosts"
+GOAL = {10000: (10.0, 150.0)}
+"""Hosts -> (seconds, MB): the targets of issue 17."""
+
+
+def inventory(hosts: int) -> str:
+    rows = (f'[[host]]\nname = "ws{i:06d}.test"\naddress = "127.60.{i // 250}.{i % 250 + 1}"\nrole = "no-mail"\n' for i in range(hosts))
+    return "[defaults]\ntimeout = 2\n\n" + "\n".join(rows)
+
+
+def measure_site(hosts: int, workers: int, runs: int) -> measure.Timing:
+    env = {**os.environ, "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}
+    command = [sys.executable, "-m", "pytest", "-p", "pytest_smtpsec.plugin", "-p", "no:cacheprovider", "-q"]
+    command += ["--smtpsec", "--smtpsec-inventory=site.toml", *(["-p", "xdist", "-n", str(workers)] if workers else [])]
+    with tempfile.TemporaryDirectory(prefix="smtpsec-scale-") as scratch:
+        Path(scratch, "site.toml").write_text(inventory(hosts))
+        timing = measure.repeat(command, runs, env=env, cwd=Path(scratch), timeout=600)
+    return timing
+
+
+def probe_only(hosts: int) -> float:
+    """Seconds the engine alone takes to probe and judge every host (no pytest), in this process."""
+    from pytest_smtpsec.engine import Engine
+    from pytest_smtpsec.inventory import load_inventory
+    from pytest_smtpsec.registry import Registry, builtin_checks
+
+    with tempfile.TemporaryDirectory(prefix="smtpsec-scale-") as scratch:
+        path = Path(scratch, "site.toml")
+        path.write_text(inventory(hosts))
+        targets = load_inventory(path, dict(os.environ))
+    engine = Engine(Registry(builtin_checks()))
+    no_mail = next(check for check in engine.registry.network if check.name == "no_mail_service")
+    began = time.perf_counter()
+    for target in targets:
+        engine.warm(target)
+    for target in targets:
+        engine.run(no_mail, target, None)  # waits for the host's probing
+    engine.close()
+    return time.perf_counter() - began
+
+
+def render(rows: list[tuple[int, int, measure.Timing]], runs: int, probing: dict[int, float]) -> str:
+    lines = [
+        TITLE,
+        "",
+        f"`python benchmarks/scale.py` ({runs} run(s) each; load average {measure.load_average()}): every host a `no-mail` host",
+        "on its own loopback address with nothing listening, so each costs its three refused connections and",
+        "pytest's own work for one item. The goal of issue 17: 10,000 hosts in ≤ 10 s and ≤ 150 MB.",
+        "The last column is the engine alone probing and judging every host: the rest of the wall time is",
+        "pytest's per-item protocol and our per-item reporting.",
+        "",
+        "| hosts | workers | wall time, median (min–max) | peak RSS (largest process) | goal met | probing alone (engine, no pytest) |",
+        "|---:|---:|---:|---:|---|---:|",
+    ]
+    for hosts, workers, timing in rows:
+        goal = GOAL.get(hosts)
+        met = "" if goal is None else ("yes" if timing.median <= goal[0] and timing.max_rss_mb <= goal[1] else "no")
+        lines.append(
+            f"| {hosts:,} | {workers or '-'} | {timing.median:.1f} s ({timing.low:.1f}–{timing.high:.1f}) | "
+            f"{timing.max_rss_mb:.0f} MB | {met} | {probing[hosts]:.1f} s |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def write(path: Path, section: str) -> None:
+    text = path.read_text() if path.exists() else ""
+    pattern = re.compile(rf"^{re.escape(TITLE)}\n.*?(?=^## |\Z)", re.MULTILINE | re.DOTALL)
+    text = pattern.sub(lambda _: section + "\n", text) if pattern.search(text) else text.rstrip("\n") + "\n\n" + section
+    path.write_text(text)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--hosts", default="1000,10000")
+    parser.add_argument("--workers", default="0")
+    parser.add_argument("--runs", type=int, default=1)
+    parser.add_argument("--write", type=Path)
+    args = parser.parse_args()
+    rows = []
+    for hosts in (int(h) for h in args.hosts.split(",")):
+        for workers in (int(w) for w in args.workers.split(",")):
+            timing = measure_site(hosts, workers, args.runs)
+            print(f"{hosts} hosts, {workers or 'no'} workers: {timing.median:.1f} s, {timing.max_rss_mb:.0f} MB", flush=True)
+            rows.append((hosts, workers, timing))
+    probing = {hosts: probe_only(hosts) for hosts, _, _ in rows}
+    section = render(rows, args.runs, probing)
+    print(section)
+    if args.write:
+        write(args.write, section)
+
+
+if __name__ == "__main__":
+    main()

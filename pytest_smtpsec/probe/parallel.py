@@ -1,0 +1,76 @@
+"""Threads for probes that never hold up the interpreter's exit (so Ctrl-C does not wait for deadlines)."""
+
+from __future__ import annotations
+
+import queue
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future
+from contextvars import copy_context
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+
+
+class DaemonPool:
+    """A thread pool whose threads never hold up the interpreter's exit.
+
+    ``ThreadPoolExecutor`` joins its threads at exit, so after Ctrl-C a run would wait for every probe in
+    flight to reach its deadline; these threads are daemons, dropped at exit. Each call runs in a copy
+    of the submitter's context (so a host's deadline reaches its sessions).
+    """
+
+    def __init__(self, workers: int, name: str) -> None:
+        self._workers = workers
+        self._name = name
+        self._queue: queue.SimpleQueue[tuple[Future[Any], Callable[[], Any]] | None] = queue.SimpleQueue()
+        self._threads: list[threading.Thread] = []
+        self._lock = threading.Lock()
+
+    def submit(self, call: Callable[[], T]) -> Future[T]:
+        future: Future[T] = Future()
+        self._queue.put((future, _in_context(call)))
+        with self._lock:
+            if len(self._threads) < self._workers:
+                thread = threading.Thread(target=self._work, name=f"{self._name}-{len(self._threads)}", daemon=True)
+                self._threads.append(thread)
+                thread.start()
+        return future
+
+    def _work(self) -> None:
+        while (item := self._queue.get()) is not None:
+            future, call = item
+            if not future.set_running_or_notify_cancel():
+                continue
+            try:
+                future.set_result(call())
+            except BaseException as exc:  # handed to whoever waits for the result
+                future.set_exception(exc)
+
+    def shutdown(self) -> None:
+        """Drop what has not started; running calls end by their own deadlines, in the background."""
+        while True:
+            try:
+                item = self._queue.get_nowait()
+            except queue.Empty:
+                break
+            if item is not None:
+                item[0].cancel()
+        for _ in self._threads:
+            self._queue.put(None)
+
+
+def _in_context(call: Callable[[], T]) -> Callable[[], T]:
+    context = copy_context()
+    return lambda: context.run(call)
+
+
+def run_all(calls: list[Callable[[], object]], name: str) -> None:
+    """Run every call at once in daemon threads and wait for all; the first exception is raised."""
+    pool = DaemonPool(len(calls), name)
+    futures = [pool.submit(call) for call in calls]
+    try:
+        for future in futures:
+            future.result()
+    finally:
+        pool.shutdown()
