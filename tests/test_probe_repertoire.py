@@ -193,3 +193,4 @@ def test_a_no_mail_host_never_reached_is_could_not_check_not_closed(host: str) -
     result = run_at(CHECKS["no_mail_service"], Probes(target), None)
     assert result.verdict is Verdict.ERROR, result.outcome.reason
     assert result.outcome.reason.startswith(f"{host}:") and " [connect]: " in result.outcome.reason
+    assert result.seconds < 0.9, "answered at once, not at the deadline"

@@ -33,13 +33,17 @@ def leaks(lines: list[str]) -> list[str]:
 
 
 def judge(probes: Probes, service: Service) -> Outcome:
-    session = probes.session(service)
-    shown = leaks([line for reply in session.replies.values() for line in reply.lines])
+    # the main session; on 25/587 the extra one too, which asks HELP
+    sessions = [probes.session(service)] if service.implicit_tls else [probes.session(service), probes.extra(service)]
+    replies = [(step, reply) for session in sessions for step, reply in session.replies.items()]
+    transcript = "\n*  -- the extra session --\n".join(s.transcript for s in sessions)
+    shown = leaks([line for _, reply in replies for line in reply.lines])
     if shown:
-        return warned([f"the server's replies show a software version: {', '.join(shown)}"], transcript=session.transcript)
-    if session.error is not None:
-        raise session.error  # a session cut short has not shown everything it would
-    read = ", ".join(step.value for step in session.replies)
+        return warned([f"the server's replies show a software version: {', '.join(shown)}"], transcript=transcript)
+    broken = next((s.error for s in sessions if s.error is not None), None)
+    if broken is not None:
+        raise broken  # a session cut short has not shown everything it would
+    read = ", ".join(dict.fromkeys(step.value for step, _ in replies))
     return passed(f"no software version in any reply ({read})")
 
 
@@ -52,7 +56,8 @@ CHECK = ServiceCheck(
     note="Beside the note: a version in the banner tells attackers which exploits to try (a warning, not a failure).",
     fix=Fix(
         "define(`confSMTP_LOGIN_MSG', `$j ESMTP')dnl   # instead of `$j Sendmail $v/$Z; $b'\n"
-        "and an empty HelpFile: define(`HELP_FILE', `')dnl",
+        "define(`HELP_FILE', `/etc/mail/helpfile')dnl  # a helpfile that starts with '#vers 2' and has no $v\n"
+        "(without a helpfile, or one without '#vers 2', HELP shows the version all the same)",
         postfix="smtpd_banner = $myhostname ESMTP",
         exim="smtp_banner = $smtp_active_hostname ESMTP",
     ),

@@ -95,6 +95,10 @@ class Layout:
         return self.root / "aliases"
 
     @property
+    def helpfile(self) -> Path:
+        return self.root / "helpfile"
+
+    @property
     def pid_file(self) -> Path:
         return self.root / "sendmail.pid"
 

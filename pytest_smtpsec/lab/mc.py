@@ -67,8 +67,9 @@ def render_mc(profile: Profile, layout: Layout, address: str, ports: Mapping[str
         "confAUTH_OPTIONS": profile.auth_options,
         "confAUTH_REALM": TLS_NAME,
     }
-    if profile.banner is not None:
+    if profile.banner is not None:  # the default-banner profile keeps sendmail's banner and HELP, with the version
         d["confSMTP_LOGIN_MSG"] = profile.banner.format(name=profile.name)
+        d["HELP_FILE"] = layout.helpfile
     if profile.cipher_list is not None:
         d["confCIPHER_LIST"] = profile.cipher_list
     defines = [f"define(`{k}', `{v}')dnl" for k, v in d.items()]

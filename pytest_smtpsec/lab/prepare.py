@@ -20,6 +20,10 @@ MAIL_TEST_IP = "127.0.0.2"  # not the clients' 127.0.0.1: sendmail puts [its own
 _NSSWITCH = "".join(f"{db}: files\n" for db in ("passwd", "group", "shadow", "hosts", "services", "protocols"))
 _SERVICE_SWITCH = "hosts\tfiles\naliases\tfiles\npasswd\tfiles\n"
 _ALIASES = "postmaster: root\nMAILER-DAEMON: postmaster\nabuse: postmaster\n"
+_HELPFILE = "#vers\t2\nsmtp\tTopics: HELO EHLO MAIL RCPT DATA RSET NOOP QUIT HELP VRFY EXPN STARTTLS AUTH\n"
+"""HELP shows sendmail's version three ways: without a helpfile ("Sendmail 8.x -- HELP not implemented"),
+with one lacking the "#vers 2" line (a "This is sendmail version" header), or with Debian's, whose text
+has $v. A "#vers 2" helpfile without $v shows none (measured on 8.17.1.9)."""
 
 
 def hosts_file(hostname_alias: str | None = None) -> str:
@@ -99,6 +103,7 @@ def prepare(
     statedir.write(layout.service_switch, _SERVICE_SWITCH)
     statedir.write(layout.openssl_cnf, openssl_cnf(profile))
     statedir.write(layout.aliases, _ALIASES)
+    statedir.write(layout.helpfile, _HELPFILE)
     statedir.write(layout.sasl_conf, sasl_conf(layout), 0o600)
     _add_sasl_user(layout, password)
     statedir.write(layout.mc, mc)

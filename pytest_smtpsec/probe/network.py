@@ -95,7 +95,7 @@ class _Lookups:
     def _lookup(host: str, future: Future[list[Address]]) -> None:
         try:
             infos = socket.getaddrinfo(host, None, type=socket.SOCK_STREAM)
-        except OSError as exc:
+        except (OSError, UnicodeError) as exc:  # UnicodeError: an empty or over-long label (IDNA)
             future.set_exception(exc)
             return
         seen: dict[Address, None] = {}
@@ -110,7 +110,7 @@ _lookups = _Lookups()
 def _numeric(host: str) -> list[Address] | None:
     try:
         infos = socket.getaddrinfo(host, None, type=socket.SOCK_STREAM, flags=socket.AI_NUMERICHOST)
-    except OSError:
+    except (OSError, UnicodeError):  # not an address (a bad name fails in the IDNA codec: resolve() says so)
         return None
     return [(int(family), tuple(sockaddr[:1]) + tuple(sockaddr[2:])) for family, _, _, _, sockaddr in infos[:1]] or None
 
