@@ -15,7 +15,7 @@ from .checks import ServiceCheck, TargetCheck, run_at
 from .host import HostCheck, HostFacts
 from .probe import Probes
 from .probe.network import host_deadline
-from .probe.parallel import DaemonPool
+from .probe.parallel import DaemonPool, wait
 from .registry import Registry
 from .target import Service, Target
 from .verdict import CheckResult
@@ -57,7 +57,7 @@ class Engine:
         """The result of ``check`` on one service of ``target`` (``where`` None: the host as a whole)."""
         warming = self._warming.get(target)
         if warming is not None:
-            warming.result()  # the host's probes finish together, so its connection count is final
+            wait(warming)  # the host's probes finish together, so its connection count is final
         return self._judge(check, target, where)
 
     def run_host(self, check: HostCheck, facts: HostFacts) -> CheckResult:
@@ -84,7 +84,7 @@ class Engine:
             pool = DaemonPool(PARALLEL_CHECKS, "smtpsec-check")
             try:
                 for future in [pool.submit(partial(self._judge, check, target, where)) for check, where in places]:
-                    future.result()
+                    wait(future)
             finally:
                 pool.shutdown()
 

@@ -6,10 +6,14 @@ import queue
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future
+from concurrent.futures import TimeoutError as FutureTimeout
 from contextvars import copy_context
 from typing import Any, TypeVar
 
 T = TypeVar("T")
+
+WAKE = 0.2
+"""Seconds between looks at a signal while waiting for a thread (see :func:`wait`)."""
 
 
 class DaemonPool:
@@ -65,12 +69,22 @@ def _in_context(call: Callable[[], T]) -> Callable[[], T]:
     return lambda: context.run(call)
 
 
+def wait(future: Future[T]) -> T:
+    """``future.result()``, in short waits: a Ctrl-C that the kernel hands to another thread still reaches the
+    main thread at once (a wait without timeout is not woken by it, and would last to the probe's deadline)."""
+    while True:
+        try:
+            return future.result(timeout=WAKE)
+        except FutureTimeout:
+            continue
+
+
 def run_all(calls: list[Callable[[], object]], name: str) -> None:
     """Run every call at once in daemon threads and wait for all; the first exception is raised."""
     pool = DaemonPool(len(calls), name)
     futures = [pool.submit(call) for call in calls]
     try:
         for future in futures:
-            future.result()
+            wait(future)
     finally:
         pool.shutdown()
