@@ -20,7 +20,7 @@ from typing import NoReturn
 from . import mta
 from .acceptance import run_suite
 from .errors import LabError
-from .profiles import PROFILES
+from .profiles import ALL, PROFILES
 from .server import ReferenceServer, stop
 from .target import SERVICES, LabServer
 
@@ -79,7 +79,7 @@ def _parser() -> argparse.ArgumentParser:
                 "(Docker: keeps the password out of `docker logs`)",
             )
     commands.add_parser("stop", help="stop the lab of a state dir").add_argument("--state-dir", required=True, type=Path)
-    commands.add_parser("profiles", help="list the profiles and what each models")
+    commands.add_parser("profiles", help="list the profiles: name, the servers that render it, what it models")
     return parser
 
 
@@ -140,9 +140,12 @@ def _run(args: argparse.Namespace) -> int:
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
-        if args.command == "profiles":
-            for profile in PROFILES.values():
-                print(f"{profile.name}\t{profile.models}")
+        if args.command == "profiles":  # every profile, with the servers that render it
+            for profile in ALL.values():
+                servers = [
+                    name for name, offered in (("sendmail", PROFILES), *((m, mta.PROFILES) for m in mta.SERVERS)) if profile.name in offered
+                ]
+                print(f"{profile.name}\t{','.join(servers)}\t{profile.models}")
         elif args.command == "run":
             return _run(args)
         elif args.command == "stop":

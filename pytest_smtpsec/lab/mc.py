@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 import subprocess
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 from . import statedir
 from .errors import LabError
@@ -34,11 +35,46 @@ def _daemon(name: str, port: int, address: str, modifiers: str) -> str:
     return f"DAEMON_OPTIONS(`{opts}{', M=' + modifiers if modifiers else ''}')dnl"
 
 
+@dataclass(frozen=True)
+class Sendmail:
+    """A profile's facts in sendmail's own terms (what the mc and the OpenSSL config say)."""
+
+    auth_options: str  # confAUTH_OPTIONS; `p`: no plaintext AUTH before TLS
+    privacy_flags: str  # confPRIVACY_FLAGS
+    msa_modifiers: str  # submission daemon: E no ETRN, a AUTH required
+    smtps_modifiers: str  # smtps daemon: s = TLS at connect
+    trust_auth: bool  # TRUST_AUTH_MECH: authenticated users may relay
+    promiscuous: bool  # FEATURE(promiscuous_relay)
+    banner: str | None  # confSMTP_LOGIN_MSG; None: sendmail's default (with version), and no helpfile
+    cipher_list: str | None  # confCIPHER_LIST
+    min_tls: str  # OpenSSL MinProtocol
+    seclevel: int  # OpenSSL @SECLEVEL: 1 admits 1024-bit RSA, 0 also TLS 1.0/1.1 and weak suites
+    mc_lines: tuple[str, ...]  # more sendmail.mc lines
+
+
+def sendmail(profile: Profile) -> Sendmail:
+    """How the reference sendmail renders ``profile``."""
+    return Sendmail(
+        auth_options="A" if profile.auth_before_tls else "A p",
+        privacy_flags="authwarnings" if profile.vrfy else "goaway",
+        msa_modifiers="E" if profile.submission_open else "Ea",
+        smtps_modifiers="" if profile.smtps_cleartext else "s",
+        trust_auth=not profile.no_auth_relay,
+        promiscuous=profile.open_relay,
+        banner=None if profile.banner_version else "$j pytest-smtpsec-{name}",
+        cipher_list="ALL:eNULL:aNULL:@SECLEVEL=0" if profile.weak_ciphers else None,
+        min_tls="TLSv1" if profile.old_tls else "TLSv1.2",
+        seclevel=0 if profile.old_tls or profile.weak_ciphers else 1 if profile.cert.key_size < 2048 else 2,
+        mc_lines=("FEATURE(`relay_local_from')dnl",) if profile.relay_local_from else (),
+    )
+
+
 def render_mc(profile: Profile, layout: Layout, address: str, ports: Mapping[str, int | None]) -> str:
     """The whole `sendmail.mc`; the secure parts are the note's lines, the rest keeps it private."""
     if _UNSAFE_IN_M4.search(str(layout.root)):
         raise LabError(f"state dir path must not contain quotes, commas or spaces (m4/cf syntax): {layout.root}")
     no_tls = "" if profile.starttls else "S"
+    sm = sendmail(profile)
     d = {
         "confDOMAIN_NAME": TLS_NAME,
         "confBIND_OPTS": "-DNSRCH -DEFNAMES",
@@ -56,7 +92,7 @@ def render_mc(profile: Profile, layout: Layout, address: str, ports: Mapping[str
         "confCT_FILE": f"-o {layout.mail_settings}/trusted-users",
         "confCW_FILE": f"-o {layout.mail_settings}/local-host-names",
         "confDONT_BLAME_SENDMAIL": "TrustStickyBit",  # state dirs may live under /tmp (mode 1777)
-        "confPRIVACY_FLAGS": profile.privacy_flags,
+        "confPRIVACY_FLAGS": sm.privacy_flags,
         "confCACERT_PATH": layout.root,
         "confCACERT": layout.cacert,
         "confSERVER_CERT": layout.server_cert,
@@ -64,14 +100,14 @@ def render_mc(profile: Profile, layout: Layout, address: str, ports: Mapping[str
         "confCLIENT_CERT": layout.client_cert,
         "confCLIENT_KEY": layout.client_key,
         "confAUTH_MECHANISMS": "PLAIN LOGIN",
-        "confAUTH_OPTIONS": profile.auth_options,
+        "confAUTH_OPTIONS": sm.auth_options,
         "confAUTH_REALM": TLS_NAME,
     }
-    if profile.banner is not None:  # the default-banner profile keeps sendmail's banner and HELP, with the version
-        d["confSMTP_LOGIN_MSG"] = profile.banner.format(name=profile.name)
+    if sm.banner is not None:  # the default-banner profile keeps sendmail's banner and HELP, with the version
+        d["confSMTP_LOGIN_MSG"] = sm.banner.format(name=profile.name)
         d["HELP_FILE"] = layout.helpfile
-    if profile.cipher_list is not None:
-        d["confCIPHER_LIST"] = profile.cipher_list
+    if sm.cipher_list is not None:
+        d["confCIPHER_LIST"] = sm.cipher_list
     defines = [f"define(`{k}', `{v}')dnl" for k, v in d.items()]
     lines = [
         "divert(-1)dnl",
@@ -85,13 +121,13 @@ def render_mc(profile: Profile, layout: Layout, address: str, ports: Mapping[str
         "FEATURE(`accept_unresolvable_domains')dnl",  # hosts: files only, senders never resolve
         "undefine(`confHOST_STATUS_DIRECTORY')dnl",  # debian.m4 puts it under /var/lib/sendmail
         *defines,
-        *(["TRUST_AUTH_MECH(`PLAIN LOGIN')dnl"] if profile.trust_auth else []),
-        *(["FEATURE(`promiscuous_relay')dnl"] if profile.relay_without_auth else []),
-        *profile.mc_lines,
+        *(["TRUST_AUTH_MECH(`PLAIN LOGIN')dnl"] if sm.trust_auth else []),
+        *(["FEATURE(`promiscuous_relay')dnl"] if sm.promiscuous else []),
+        *sm.mc_lines,
         "FEATURE(`no_default_msa')dnl",
         _daemon("MTA", ports["smtp"] or 0, address, no_tls),
-        _daemon("MSA", ports["submission"] or 0, address, profile.msa_modifiers + no_tls),
-        *([_daemon("TLSMTA", smtps, address, profile.smtps_modifiers)] if (smtps := ports["smtps"]) else []),
+        _daemon("MSA", ports["submission"] or 0, address, sm.msa_modifiers + no_tls),
+        *([_daemon("TLSMTA", smtps, address, sm.smtps_modifiers)] if (smtps := ports["smtps"]) else []),
         "MAILER(`local')dnl",
         "MAILER(`smtp')dnl",
     ]

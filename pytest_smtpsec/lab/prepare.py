@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from . import statedir
 from .errors import LabError
 from .layout import Layout
-from .mc import build_cf, render_mc
+from .mc import build_cf, render_mc, sendmail
 from .pki import CA
 from .profiles import TLS_NAME, USER, Profile
 from .target import LabTarget
@@ -33,10 +33,11 @@ def hosts_file(hostname_alias: str | None = None) -> str:
 
 
 def openssl_cnf(profile: Profile) -> str:
+    sm = sendmail(profile)
     return (
         "openssl_conf = openssl_init\n[openssl_init]\nssl_conf = ssl_sect\n"
         "[ssl_sect]\nsystem_default = system_default_sect\n[system_default_sect]\n"
-        f"MinProtocol = {profile.min_tls}\nCipherString = DEFAULT@SECLEVEL={profile.seclevel}\n"
+        f"MinProtocol = {sm.min_tls}\nCipherString = DEFAULT@SECLEVEL={sm.seclevel}\n"
     )
 
 
@@ -107,7 +108,7 @@ def prepare(
     statedir.write(layout.sasl_conf, sasl_conf(layout), 0o600)
     _add_sasl_user(layout, password)
     statedir.write(layout.mc, mc)
-    build_cf(layout, keep_loopback_relay=profile.relay_without_auth)
+    build_cf(layout, keep_loopback_relay=sendmail(profile).promiscuous)
     target = LabTarget.of(profile.name, address, ports, layout.cacert, password)
     target.write(layout.target)
     return target

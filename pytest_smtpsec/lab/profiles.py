@@ -1,7 +1,10 @@
-"""Named configurations of the reference sendmail: `secure`, and one profile per misconfiguration.
+"""The lab's profiles, one registry for every MTA: `secure`, and one profile per misconfiguration.
 
-Each misconfigured profile differs from `secure` in exactly one respect, so that a check which must
-fail on it cannot fail for a second, accidental reason.
+A profile is a set of facts about behaviour ("AUTH is taken before TLS", "relays for anyone"); each
+MTA renders them in its own idiom (sendmail: :mod:`.mc`, Postfix and Exim: :mod:`.mta`), and says
+which it can render (:func:`sendmail_can`, ``MtaServer.can``). Each misconfigured profile differs from
+`secure` in exactly one respect, so that a check which must fail on it cannot fail for a second,
+accidental reason — and must give the same verdict on every MTA that renders it.
 """
 
 from __future__ import annotations
@@ -42,88 +45,73 @@ class CertSpec:
 @dataclass(frozen=True)
 class Profile:
     name: str
-    models: str  # one line: the misconfiguration this profile models
-    auth_options: str = "A p"  # confAUTH_OPTIONS; `p`: no plaintext AUTH before TLS
-    starttls: bool = True  # offer STARTTLS on smtp and submission
-    smtps: bool = True  # listen for implicit TLS (M=s)
-    privacy_flags: str = "goaway"  # confPRIVACY_FLAGS
-    relay_without_auth: bool = False  # FEATURE(promiscuous_relay)
-    min_tls: str = "TLSv1.2"  # OpenSSL MinProtocol
-    seclevel: int = 2  # OpenSSL @SECLEVEL: 1 admits 1024-bit RSA, 0 also TLS 1.0/1.1 (SHA-1 signatures)
+    models: str  # one line: the misconfiguration, in words that fit any MTA
+    auth_before_tls: bool = False  # AUTH offered and accepted in cleartext on smtp and submission
+    starttls: bool = True  # STARTTLS offered on smtp and submission
+    smtps: bool = True  # an implicit-TLS listener
+    open_relay: bool = False  # unauthenticated clients may relay
+    relay_local_from: bool = False  # anyone may relay whose MAIL FROM names a local domain
+    vrfy: bool = False  # VRFY/EXPN answered
+    old_tls: bool = False  # TLS 1.0 and 1.1 accepted besides 1.2/1.3
+    weak_ciphers: bool = False  # cipher suites the note forbids (anonymous, NULL) accepted
+    submission_open: bool = False  # submission takes MAIL before STARTTLS and AUTH
+    smtps_cleartext: bool = False  # the smtps port speaks cleartext SMTP (implicit TLS forgotten)
+    mixed_certs: bool = False  # smtps presents another (valid) certificate than smtp/submission
+    banner_version: bool = False  # the greeting (and HELP) names the MTA and its version
+    no_auth_relay: bool = False  # authenticated users may not relay either
     cert: CertSpec = field(default_factory=CertSpec)
-    msa_modifiers: str = "Ea"  # submission daemon: E no ETRN, a AUTH required
-    trust_auth: bool = True  # TRUST_AUTH_MECH: authenticated users may relay
-    banner: str | None = "$j pytest-smtpsec-{name}"  # confSMTP_LOGIN_MSG; None: sendmail's default (with version)
-    cipher_list: str | None = None  # confCIPHER_LIST
-    smtps_modifiers: str = "s"  # smtps daemon: s = TLS at connect
-    mc_lines: tuple[str, ...] = ()  # more sendmail.mc lines, e.g. FEATURE(`relay_local_from')dnl
+
+    @property
+    def submission_requires_tls(self) -> bool:
+        """Submission refuses MAIL before STARTTLS; a server that takes cleartext AUTH there cannot."""
+        return self.starttls and not self.auth_before_tls and not self.submission_open
 
 
-SECURE = Profile("secure", "nothing: configured the way the note asks")
+SECURE = Profile("secure", "nothing: STARTTLS on smtp/submission, AUTH only inside TLS, smtps, no relay without AUTH")
 
 
 def _variant(name: str, models: str, **changes: object) -> Profile:
     return replace(SECURE, name=name, models=models, **changes)  # type: ignore[arg-type]
 
 
-PROFILES: dict[str, Profile] = {
+ALL: dict[str, Profile] = {
     p.name: p
     for p in (
         SECURE,
-        _variant(
-            "cleartext-auth",
-            "AUTH offered and accepted before STARTTLS on smtp/submission (AUTH_OPTIONS without p)",
-            auth_options="A",
-        ),
+        _variant("cleartext-auth", "AUTH offered and accepted before STARTTLS on smtp/submission", auth_before_tls=True),
         _variant("no-smtps", "no implicit-TLS (smtps) listener", smtps=False),
-        _variant(
-            "no-starttls",
-            "STARTTLS not offered on smtp/submission (M=S); smtps still works",
-            starttls=False,
-        ),
-        _variant(
-            "self-signed",
-            "server certificate is self-signed, not issued by the CA clients trust",
-            cert=CertSpec(self_signed=True),
-        ),
+        _variant("no-starttls", "STARTTLS not offered on smtp/submission; smtps still works", starttls=False),
+        _variant("self-signed", "server certificate is self-signed, not issued by the CA clients trust", cert=CertSpec(self_signed=True)),
         _variant(
             "wrong-hostname",
             "CA-signed certificate for another name (other.test), not the server's",
             cert=CertSpec(names=("other.test",), add_address=False),
         ),
         _variant("expired", "CA-signed certificate whose notAfter is in the past", cert=CertSpec(expired=True)),
-        _variant(
-            "weak-key",
-            "CA-signed certificate with a 1024-bit RSA key",
-            cert=CertSpec(key_size=1024),
-            seclevel=1,
-        ),
-        _variant(
-            "old-tls",
-            "TLS 1.0 and 1.1 accepted besides 1.2/1.3 (OpenSSL security level 0)",
-            min_tls="TLSv1",
-            seclevel=0,
-        ),
-        _variant("open-relay", "relays for unauthenticated clients", relay_without_auth=True),
+        _variant("weak-key", "CA-signed certificate with a 1024-bit RSA key", cert=CertSpec(key_size=1024)),
+        _variant("old-tls", "TLS 1.0 and 1.1 accepted besides 1.2/1.3", old_tls=True),
+        _variant("open-relay", "relays for unauthenticated clients (sendmail on every port; Postfix/Exim on smtp)", open_relay=True),
         _variant(
             "relay-local-from",
-            "relays for anyone whose MAIL FROM names a local domain (FEATURE(relay_local_from))",
-            mc_lines=("FEATURE(`relay_local_from')dnl",),
+            "relays for anyone whose MAIL FROM names a local domain (sendmail's FEATURE(relay_local_from))",
+            relay_local_from=True,
         ),
-        _variant(
-            "vrfy-on",
-            "VRFY and EXPN answer, disclosing users (no novrfy/noexpn)",
-            privacy_flags="authwarnings",
-        ),
-        _variant("submission-open", "submission (587) takes MAIL before AUTH (M=E without a)", msa_modifiers="E"),
-        _variant("no-auth-relay", "authenticated users may not relay (no TRUST_AUTH_MECH)", trust_auth=False),
-        _variant("default-banner", "sendmail's default banner, which shows its version", banner=None),
-        _variant(
-            "weak-ciphers",
-            "NULL and anonymous cipher suites accepted (confCIPHER_LIST with eNULL:aNULL)",
-            cipher_list="ALL:eNULL:aNULL:@SECLEVEL=0",
-            seclevel=0,
-        ),
-        _variant("smtps-cleartext", "the smtps port speaks cleartext SMTP (DAEMON_OPTIONS without M=s)", smtps_modifiers=""),
+        _variant("vrfy-on", "VRFY and EXPN answer, disclosing users", vrfy=True),
+        _variant("submission-open", "submission takes MAIL before STARTTLS and AUTH", submission_open=True),
+        _variant("no-auth-relay", "authenticated users may not relay", no_auth_relay=True),
+        _variant("default-banner", "the greeting (and HELP) shows the MTA's version, as its defaults do", banner_version=True),
+        _variant("weak-ciphers", "anonymous or NULL cipher suites accepted", weak_ciphers=True),
+        _variant("smtps-cleartext", "the smtps port speaks cleartext SMTP: implicit TLS forgotten", smtps_cleartext=True),
+        _variant("mixed-certs", "smtps presents another valid certificate than smtp and submission", mixed_certs=True),
     )
 }
+"""Every profile; an MTA offers those it can render."""
+
+
+def sendmail_can(profile: Profile) -> bool:
+    """Whether the reference sendmail renders ``profile`` (one certificate for all its daemons)."""
+    return not profile.mixed_certs
+
+
+PROFILES: dict[str, Profile] = {name: p for name, p in ALL.items() if sendmail_can(p)}
+"""The reference sendmail's profiles."""

@@ -9,7 +9,7 @@ import pytest
 
 from pytest_smtpsec.lab import PROFILES, LabError
 from pytest_smtpsec.lab.layout import Layout
-from pytest_smtpsec.lab.mc import build_cf, render_mc
+from pytest_smtpsec.lab.mc import build_cf, render_mc, sendmail
 from pytest_smtpsec.lab.prepare import hosts_file, openssl_cnf
 
 PORTS = {"smtp": 10025, "submission": 10587, "smtps": 10465}
@@ -22,7 +22,7 @@ def _cf(tmp_path: Path, name: str) -> str:
     layout = Layout(tmp_path)
     ports = {**PORTS, "smtps": PORTS["smtps"] if PROFILES[name].smtps else None}
     layout.mc.write_text(render_mc(PROFILES[name], layout, "127.0.0.1", ports))
-    build_cf(layout, keep_loopback_relay=PROFILES[name].relay_without_auth)
+    build_cf(layout, keep_loopback_relay=sendmail(PROFILES[name]).promiscuous)
     return layout.cf.read_text()
 
 

@@ -20,9 +20,10 @@ from pathlib import Path
 import pytest
 from plain_smtp import ehlo, smtp, tls_context
 
-from pytest_smtpsec.lab import PROFILES, LabError, LabTarget, ReferenceServer
+from pytest_smtpsec.lab import LabError, LabTarget, ReferenceServer
 from pytest_smtpsec.lab.layout import Layout
 from pytest_smtpsec.lab.process import Daemon
+from pytest_smtpsec.lab.profiles import ALL
 from pytest_smtpsec.lab.server import stop as stop_lab
 
 from .procs import lab_processes
@@ -322,5 +323,7 @@ class TestErrors:
     def test_cli_profiles(self) -> None:
         result = _cli("profiles")
         assert result.returncode == 0
-        assert result.stdout.splitlines()[0] == "secure\tnothing: configured the way the note asks"
-        assert len(result.stdout.splitlines()) == len(PROFILES)
+        lines = result.stdout.splitlines()
+        assert lines[0] == f"secure\tsendmail,postfix,exim\t{ALL['secure'].models}"
+        assert len(lines) == len(ALL) and "mixed-certs\tpostfix,exim\t" in result.stdout  # no server offered that cannot
+        assert "relay-local-from\tsendmail\t" in result.stdout
