@@ -7,21 +7,18 @@ import ipaddress
 import os
 import shutil
 import socket
-import subprocess
 from collections.abc import Mapping
 from pathlib import Path
-from types import TracebackType
 
 from . import statedir, syslog
 from .errors import LabError
 from .launch import SENDMAIL, log_tail, spawn, wait_until_listening
 from .layout import Layout
 from .mc import CF_M4
-from .ports import reserved_ports
 from .prepare import prepare
 from .process import Daemon, orphaned, stop_group
 from .profiles import PROFILES
-from .target import LabTarget
+from .target import LabServerBase, LabTarget
 
 _INSTALL = "apt-get install sendmail sasl2-bin libsasl2-modules m4"
 
@@ -50,7 +47,7 @@ def _check_host(address: str, namespace: bool) -> None:
         raise LabError(f"the lab listens on loopback only, {address} is not (--no-namespace is for containers)")
 
 
-class ReferenceServer:
+class ReferenceServer(LabServerBase):
     """The real sendmail configured as `profile`; all its files live in `state_dir`.
 
     Used as a context manager it yields the `LabTarget` and stops the daemon on exit.
@@ -72,37 +69,20 @@ class ReferenceServer:
     ) -> None:
         if profile not in PROFILES:
             raise LabError(f"unknown profile {profile!r}; known: {', '.join(PROFILES)}")
-        self.profile = PROFILES[profile]
-        self.layout = Layout(Path(state_dir).absolute())
-        self.address = address
-        self.ports = ports
+        super().__init__(PROFILES[profile], state_dir, address=address, ports=ports, startup_timeout=startup_timeout, detached=detached)
         self.namespace = namespace
-        self.startup_timeout = startup_timeout
-        self.target: LabTarget | None = None
-        self._proc: subprocess.Popen[bytes] | None = None
-        self.detached = detached
         self._syslog: socket.socket | None = None  # held to drain what the reader missed
         self._lifeline: int | None = None  # write end of the pipe whose EOF kills the daemon
 
-    def start(self) -> LabTarget:
-        """Prepare the state dir, launch the daemon and return once every port accepts connections."""
-        if self._proc is not None:
-            raise LabError(f"already started ({self.layout.root})")
+    def _check_host(self) -> None:
         _check_host(self.address, self.namespace)
-        try:
-            statedir.claim(self.layout.root)
-        except OSError as e:
-            raise LabError(f"cannot prepare or launch the lab in {self.layout.root}: {e}") from None
-        with statedir.locked(self.layout.root):
-            running = Daemon.load(self.layout)
-            if running and running.members():
-                raise LabError(f"a lab is already running in {self.layout.root} (pid {running.pid}); stop it first")
-            alias = None if self.namespace else socket.gethostname()
-            with reserved_ports(self.address, self.ports, smtps=self.profile.smtps) as ports:
-                self.target = self._launch(ports, alias)
-        return self.target
 
-    def _launch(self, ports: Mapping[str, int | None], alias: str | None) -> LabTarget:
+    def _running_here(self) -> int | None:
+        running = Daemon.load(self.layout)
+        return running.pid if running and running.members() else None
+
+    def _launch(self, ports: Mapping[str, int | None]) -> LabTarget:
+        alias = None if self.namespace else socket.gethostname()
         try:
             target = prepare(self.profile, self.layout, self.address, ports, hostname_alias=alias)
             self._syslog = syslog.bind(self.layout.syslog_socket)
@@ -128,21 +108,9 @@ class ReferenceServer:
             raise
         return target
 
-    @property
-    def running(self) -> bool:
-        """Started here and the daemon has not exited."""
-        return self._proc is not None and self._proc.poll() is None
-
     def log_tail(self) -> str:
         """The last words of the daemon (stderr) and of its syslog, on one line."""
         return log_tail((self.layout.daemon_log, self.layout.syslog))
-
-    def stop(self) -> None:
-        """Stop the daemon and everything it started; safe to call twice or without start."""
-        if self._proc is None:
-            return
-        with statedir.locked(self.layout.root, wait=statedir.LOCK_WAIT):
-            self._halt()
 
     def _halt(self) -> None:
         proc, sock, lifeline = self._proc, self._syslog, self._lifeline
@@ -157,12 +125,6 @@ class ReferenceServer:
             if sock is not None:
                 syslog.drain(sock, self.layout.syslog)
                 sock.close()
-
-    def __enter__(self) -> LabTarget:
-        return self.start()
-
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
-        self.stop()
 
 
 def stop(state_dir: str | os.PathLike[str]) -> bool:

@@ -15,11 +15,10 @@ import secrets
 import shutil
 import subprocess
 import time
-from abc import ABC, abstractmethod
+from abc import abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from types import TracebackType
 from typing import ClassVar
 
 from .. import statedir
@@ -27,9 +26,8 @@ from ..errors import LabError
 from ..launch import log_tail, wait_until_listening
 from ..layout import Layout
 from ..pki import CA, LeafCert
-from ..ports import reserved_ports
 from ..profiles import TLS_NAME
-from ..target import LabTarget
+from ..target import LabServerBase, LabTarget
 from . import jail, rootfs
 from .profiles import PROFILES, MtaProfile
 
@@ -97,7 +95,7 @@ def _check_host(address: str) -> None:
         raise LabError(f"the lab listens on loopback only, {address} is not")
 
 
-class MtaServer(ABC):
+class MtaServer(LabServerBase):
     """A real MTA configured as `profile`; its rootfs, certificates and logs live in `state_dir`."""
 
     mta: ClassVar[str]
@@ -116,16 +114,8 @@ class MtaServer(ABC):
     ) -> None:
         if profile not in PROFILES:
             raise LabError(f"unknown {self.mta} profile {profile!r}; known: {', '.join(PROFILES)}")
-        self.profile = PROFILES[profile]
-        self.layout = Layout(Path(state_dir).absolute())
-        self.address = address
-        self.ports = ports
-        self.startup_timeout = startup_timeout
-        self.target: LabTarget | None = None
-        self._proc: subprocess.Popen[bytes] | None = None
+        super().__init__(PROFILES[profile], state_dir, address=address, ports=ports, startup_timeout=startup_timeout, detached=detached)
         self._jail: jail.Jail | None = None
-        self.detached = detached
-        """Leave the daemon running when this process exits (the CLI's `start`); else it dies with it."""
         self._lifeline: tuple[int, subprocess.Popen[bytes]] | None = None
 
     @property
@@ -140,24 +130,17 @@ class MtaServer(ABC):
     def command(self) -> list[str]:
         """The daemon in the foreground, as run inside the rootfs."""
 
-    def start(self) -> LabTarget:
-        """Restore the rootfs, configure it, start the daemon; return once every port accepts connections."""
-        if self._proc is not None:
-            raise LabError(f"already started ({self.layout.root})")
+    def _check_host(self) -> None:
         _check_host(self.address)
-        statedir.claim(self.layout.root)
-        with statedir.locked(self.layout.root):
-            if (running := jail.Jail.load(self.layout.run)) and (running.alive or running.members()):
-                raise LabError(f"a lab is already running in {self.layout.root} (pid {running.init_pid}); stop it first")
-            rootfs.restore(self.recipe, self.rootfs)
-            with reserved_ports(self.address, self.ports, smtps=self.profile.smtps) as ports:
-                target = self._launch(ports)
-            target.write(self.layout.target)
-        self.target = target
-        return target
+
+    def _running_here(self) -> int | None:
+        running = jail.Jail.load(self.layout.run)
+        return running.init_pid if running and (running.alive or running.members()) else None
 
     def _launch(self, ports: Mapping[str, int | None]) -> LabTarget:
-        """Configure and start the daemon while `ports` are held; return once they all accept connections."""
+        """Restore the rootfs, configure it and start the daemon while `ports` are held; return once they all
+        accept connections."""
+        rootfs.restore(self.recipe, self.rootfs)
         ca = CA()
         ca.cert_pem.write_to_path(self.layout.cacert)
         target = LabTarget.of(self.profile.name, self.address, ports, self.layout.cacert, secrets.token_urlsafe(16))
@@ -173,6 +156,7 @@ class MtaServer(ABC):
         except BaseException:
             self._halt()
             raise
+        target.write(self.layout.target)
         return target
 
     def log_tail(self) -> str:
@@ -190,17 +174,6 @@ class MtaServer(ABC):
         """Host pids of every process in the MTA's namespace, for measurements."""
         return self._jail.members() if self._jail is not None else []
 
-    @property
-    def running(self) -> bool:
-        """Started here and the daemon has not exited."""
-        return self._proc is not None and self._proc.poll() is None
-
-    def stop(self) -> None:
-        """Stop the daemon and its namespace; safe to call twice or without start."""
-        if self._proc is not None:
-            with statedir.locked(self.layout.root, wait=statedir.LOCK_WAIT):
-                self._halt()
-
     def _halt(self) -> None:
         proc, lifeline, self._proc, self._lifeline = self._proc, self._lifeline, None, None
         if proc is None:
@@ -212,12 +185,6 @@ class MtaServer(ABC):
             if lifeline is not None:
                 os.close(lifeline[0])  # the init is gone: its watcher finds nothing to kill and exits
                 lifeline[1].wait(timeout=5)
-
-    def __enter__(self) -> LabTarget:
-        return self.start()
-
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
-        self.stop()
 
 
 def server_in(state_dir: Path | str) -> str | None:
