@@ -18,10 +18,10 @@ from pathlib import Path
 from . import statedir, syslog
 from .errors import LabError
 from .layout import Layout
+from .process import POLL
 from .profiles import TLS_NAME
 
 SENDMAIL = "/usr/sbin/sendmail"
-POLL = 0.01  # seconds between connect attempts
 _DEV_NODES = {"null": 3, "zero": 5, "random": 8, "urandom": 9}  # char devices, major 1
 
 

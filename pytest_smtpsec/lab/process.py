@@ -21,6 +21,7 @@ from .errors import LabError
 from .layout import Layout
 
 POLL = 0.01
+"""Seconds between looks at a process or a port, for every lab server."""
 
 
 def proc_stat(pid: int) -> list[str] | None:

@@ -20,10 +20,8 @@ from pathlib import Path
 
 from .. import statedir
 from ..errors import LabError
-from ..process import proc_stat
+from ..process import POLL, proc_stat
 from . import lifeline
-
-POLL = 0.01
 
 # PID 1 of the new namespaces runs this, then becomes the program. `set -e`: a failed mount is fatal.
 _ENTER = r"""
