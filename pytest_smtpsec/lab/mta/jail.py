@@ -123,7 +123,22 @@ class Jail:
         """Host pids of the live processes inside the namespace (none if the record names our own)."""
         if self.pid_ns == _pid_ns(os.getpid()):
             return []
-        return [pid for pid in _pids() if _pid_ns(pid) == self.pid_ns and (f := proc_stat(pid)) and f[0] != "Z"]
+        return [
+            pid
+            for pid in _pids()
+            if _pid_ns(pid) == self.pid_ns and (f := proc_stat(pid)) and f[0] != "Z" and self._rooted_here(pid)
+        ]
+
+    def _rooted_here(self, pid: int) -> bool:
+        """The kernel reuses namespace inode numbers: another jail's process can carry ours. Its root (the
+        rootfs it is chrooted to) tells them apart; our init runs before it chroots, so it counts too."""
+        if pid == self.init_pid:
+            return True
+        try:
+            root = os.readlink(f"/proc/{pid}/root")
+        except OSError:
+            return False
+        return root == self.root or root.startswith(self.root + "/")
 
     def leftovers(self) -> list[str]:
         """Anything of the jail the host can still see: processes inside it, mounts under its root."""
