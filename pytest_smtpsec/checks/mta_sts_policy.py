@@ -1,0 +1,75 @@
+"""MTA-STS (RFC 8461): the domain's ``_mta-sts`` record and its policy, fetched over verified HTTPS."""
+
+from __future__ import annotations
+
+from ..domain.mta_sts import SHORT_MAX_AGE, Mode, PolicyError, parse_policy, parse_txt, sts_records, unmatched
+from ..probe import Probes
+from ..verdict import Outcome, failed, passed, warned
+from ._domain import DomainCheck
+from .base import Area, Fix
+
+
+def judge(probes: Probes) -> Outcome:
+    found = probes.domain()
+    domain = found.domain
+    name = f"_mta-sts.{domain}"
+    records = sts_records(found.txt(name))
+    if not records:
+        return warned([f"{name} has no v=STSv1 record: senders without DANE may be downgraded to cleartext"])
+    if len(records) > 1:
+        return failed([f"{name} has {len(records)} v=STSv1 records: senders treat that as no policy (RFC 8461 3.1)"])
+    try:
+        record = parse_txt(records[0])
+    except PolicyError as exc:
+        return failed([f"{name}: {exc}"])
+    host = f"mta-sts.{domain}"
+    addresses = found.answer(host, "A").records
+    if not addresses:
+        return failed([f"{host} has no A record: the policy the TXT record announces cannot be fetched"])
+    fetch = probes.policy(addresses[0])
+    if fetch.tls_error:
+        return failed([f"{fetch.url}: the certificate is refused ({fetch.tls_error}): senders ignore the policy"])
+    if 300 <= fetch.status < 400:
+        where = fetch.location or "?"
+        return failed([f"{fetch.url} redirects (HTTP {fetch.status} to {where}): senders must not follow it (RFC 8461 3.3)"])
+    if fetch.status != 200:
+        return failed([f"{fetch.url} answers HTTP {fetch.status}, not 200"])
+    if fetch.content_type.split(";")[0].strip().lower() != "text/plain":
+        return failed([f"{fetch.url} is served as {fetch.content_type or 'no Content-Type'}, not text/plain (RFC 8461 3.2)"])
+    try:
+        policy = parse_policy(fetch.body)
+    except PolicyError as exc:
+        return failed([f"{fetch.url}: {exc}"])
+    if found.get(domain, "MX").exists:
+        hosts = [mx for mx in found.mx_hosts() if mx]
+        missing = unmatched(policy, hosts) if policy.mode is not Mode.NONE else []
+        if missing:
+            patterns = ", ".join(policy.mx)
+            return failed([f"MX {', '.join(missing)} matched by no mx: line of the policy ({patterns}): senders refuse to deliver there"])
+    warnings = []
+    if policy.mode is not Mode.ENFORCE:
+        warnings.append(f"mode: {policy.mode.value}: senders still deliver when TLS fails (use mode: enforce once reports are clean)")
+    if policy.max_age < SHORT_MAX_AGE:
+        warnings.append(f"max_age: {policy.max_age} is under a day: the policy protects little between fetches (weeks are usual)")
+    if warnings:
+        return warned(warnings)
+    return passed(f"id={record.id}, mode {policy.mode.value}, max_age {policy.max_age}, mx {', '.join(policy.mx)}")
+
+
+CHECK = DomainCheck(
+    name="mta_sts_policy",
+    title="The MTA-STS record and policy are published, served over verified HTTPS, and cover every MX",
+    area=Area.DOMAIN,
+    expected=(
+        "one _mta-sts TXT 'v=STSv1; id=...'; https://mta-sts.<domain>/.well-known/mta-sts.txt served as text/plain "
+        "with a certificate valid for its name, no redirect, a strict RFC 8461 policy whose mx lines match every MX; "
+        "mode testing or a max_age under a day warn"
+    ),
+    note="Beyond the note: MTA-STS makes senders insist on TLS with a valid certificate to the domain's MX hosts.",
+    fix=Fix(
+        '_mta-sts IN TXT "v=STSv1; id=20260101T000000"   (change the id whenever the policy changes)\n'
+        "https://mta-sts.example.org/.well-known/mta-sts.txt (text/plain, CRLF lines):\n"
+        "version: STSv1\nmode: enforce\nmx: mail.example.org\nmax_age: 604800"
+    ),
+    judge=judge,
+)
