@@ -19,7 +19,7 @@ def _records(texts: tuple[str, ...]) -> list[Tlsa]:
 
 def judge(probes: Probes) -> Outcome:
     found = probes.domain()
-    if not found.get(found.domain, "MX").exists:
+    if not found.answer(found.domain, "MX").exists:
         raise NotApplicable(f"{found.domain} has no MX records (see mx_records)")
     findings: list[str] = []
     warnings: list[str] = []

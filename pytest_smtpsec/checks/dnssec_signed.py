@@ -11,8 +11,9 @@ from .base import Area, Fix
 def judge(probes: Probes) -> Outcome:
     found = probes.domain()
     hint = "" if probes.target.resolver else " (or the system resolver does not validate: name one with --smtpsec-resolver)"
-    questions = [(found.domain, "DNSKEY")]
-    if found.get(found.domain, "MX").exists:
+    questions = [(found.domain, "DNSKEY"), (found.domain, "MX")]
+    mx = found.get(found.domain, "MX")
+    if not mx.servfail and found.answer(found.domain, "MX").exists:
         questions += [(host, "A") for host in found.mx_hosts() if (host, "A") in found.answers]
     findings: list[str] = []
     for name, rdtype in questions:
@@ -25,7 +26,7 @@ def judge(probes: Probes) -> Outcome:
             findings.append(f"{name}: insecure: the {rdtype} answer is not validated (no AD bit): the zone is not signed{hint}")
     if findings:
         return failed(findings)
-    return passed(f"validated (AD) by {found.resolver}: " + ", ".join(name for name, _ in questions))
+    return passed(f"validated (AD) by {found.resolver}: " + ", ".join(f"{name} {rdtype}" for name, rdtype in questions))
 
 
 CHECK = DomainCheck(

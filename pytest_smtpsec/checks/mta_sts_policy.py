@@ -40,7 +40,7 @@ def judge(probes: Probes) -> Outcome:
         policy = parse_policy(fetch.body)
     except PolicyError as exc:
         return failed([f"{fetch.url}: {exc}"])
-    if found.get(domain, "MX").exists:
+    if found.answer(domain, "MX").exists:
         hosts = [mx for mx in found.mx_hosts() if mx]
         missing = unmatched(policy, hosts) if policy.mode is not Mode.NONE else []
         if missing:

@@ -174,10 +174,7 @@ class Probes:
 
     def policy(self, address: str) -> PolicyFetch:
         """The domain's MTA-STS policy as fetched from ``address`` (see :mod:`pytest_smtpsec.probe.https`)."""
-        return self.cached(("policy", address), lambda: fetch_policy(self.target, address, port=self.policy_port))
-
-    policy_port = 443
-    """Where the policy host listens (tests move it off 443)."""
+        return self.cached(("policy", address), lambda: fetch_policy(self.target, address))
 
     def mx_handshake(self, mx: str, address: str) -> Handshake:
         """The TLS an MX host presents after STARTTLS, to its MX name, on the target's SMTP port (25 unless set)."""

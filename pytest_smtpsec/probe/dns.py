@@ -102,8 +102,10 @@ def ask(resolver: dns.resolver.Resolver, name: str, rdtype: str) -> Answer:
     key = name.rstrip(".").lower()
     try:
         result = resolver.resolve(name, rdtype, raise_on_no_answer=False, search=False)
-    except dns.resolver.NXDOMAIN:
-        return Answer(key, rdtype, rcode="NXDOMAIN")
+    except dns.resolver.NXDOMAIN as exc:
+        responses = exc.kwargs.get("responses", {}) if isinstance(exc.kwargs, dict) else {}
+        secure = any(bool(response.flags & dns.flags.AD) for response in responses.values())  # a validated denial
+        return Answer(key, rdtype, rcode="NXDOMAIN", secure=secure)
     except dns.resolver.NoNameservers as exc:
         return Answer(key, rdtype, error=f"SERVFAIL (bogus DNSSEC, or a broken zone): {_short(exc)}", servfail=True)
     except dns.exception.Timeout:
