@@ -17,6 +17,7 @@ from tiers import lab_fixture
 
 from pytest_smtpsec.checks import CHECKS, run_at
 from pytest_smtpsec.domain.tlsa import association
+from pytest_smtpsec.lab.acceptance import lab_flags
 from pytest_smtpsec.lab.pool import LabPool, as_target
 from pytest_smtpsec.probe import Probes, probe_context
 from pytest_smtpsec.probe.handshake import try_handshake
@@ -24,6 +25,7 @@ from pytest_smtpsec.target import Service, Target
 
 POLICY = b"version: STSv1\r\nmode: enforce\r\nmx: mail.test\r\nmax_age: 604800\r\n"
 TEXT = {"Content-Type": "text/plain"}
+DOMAIN_CHECKS = [name for name, check in CHECKS.items() if check.area.value == "domain"]
 
 
 @lab_fixture(scope="module")
@@ -130,3 +132,19 @@ def test_a_silent_resolver_is_could_not_check_within_the_timeout(domain: tuple[T
         took = time.monotonic() - started
     assert {v for v, _ in got.values()} == {"error"}, got
     assert took < 5, f"{took:.1f} s"
+
+
+def test_the_plugin_runs_the_domain_checks_only_when_a_domain_is_given(
+    pytester: pytest.Pytester, domain: tuple[Target, DnsLab], lab: LabPool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    running = domain[1]
+    secure = lab("secure")
+    monkeypatch.setenv("SMTPSEC_PASSWORD", secure.password)
+    args = ["--smtpsec", *lab_flags(secure), "-p", "no:cacheprovider", f"--smtpsec-ca-file={running.ca_file}"]
+    resolver = f"--smtpsec-resolver={running.resolver[0]}:{running.resolver[1]}"
+    result = pytester.runpytest(*args, "--smtpsec-domain=good.test", resolver, "-v")
+    for name in DOMAIN_CHECKS:
+        result.stdout.fnmatch_lines([f"smtpsec::{name} PASSED*"])
+    assert result.ret == pytest.ExitCode.OK
+    without = pytester.runpytest(*args, resolver, "--collect-only", "-q")
+    assert not [line for line in without.stdout.lines if any(name in line for name in DOMAIN_CHECKS)]

@@ -8,17 +8,19 @@ import ssl
 import threading
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from ..target import Ports, Service, Target
 from .connection import probe_context
-from .dns import DomainDns, lookup_domain
 from .errors import ProbeError
 from .handshake import SILENT_WAIT, Handshake, try_handshake
-from .https import PolicyFetch, fetch_policy
 from .listening import PortState, port_states
 from .parallel import run_all
 from .session import AUTH_PER_CONNECTION, Kind, Plan, SessionRecord, bad_logins, run_session
+
+if TYPE_CHECKING:  # dnspython is imported only when a domain is checked
+    from .dns import DomainDns
+    from .https import PolicyFetch
 
 T = TypeVar("T")
 
@@ -152,8 +154,17 @@ class Probes:
             context = contextvars.copy_context()  # the host's deadline
             quietly = functools.partial(context.run, self._quietly, self.without_sni, Service.SMTPS)
             threading.Thread(target=quietly, name="smtpsec-silent-client", daemon=True).start()
+        if self.target.domain:  # the domain's DNS questions overlap the sessions
+            context = contextvars.copy_context()
+            threading.Thread(target=context.run, args=(self._quietly_domain,), name="smtpsec-dns", daemon=True).start()
         if self.target.services:
             run_all([functools.partial(self.sessions, service) for service in self.target.services], "smtpsec-service")
+
+    def _quietly_domain(self) -> None:
+        try:
+            self.domain()
+        except Exception:
+            pass
 
     @staticmethod
     def _quietly(fetch: Callable[[Service], object], service: Service) -> None:
@@ -170,10 +181,14 @@ class Probes:
 
     def domain(self) -> DomainDns:
         """Every DNS answer about the target's mail domain (see :mod:`pytest_smtpsec.probe.dns`), asked once."""
+        from .dns import lookup_domain
+
         return self.cached(("domain",), lambda: lookup_domain(self.target), connections=0)
 
     def policy(self, address: str) -> PolicyFetch:
         """The domain's MTA-STS policy as fetched from ``address`` (see :mod:`pytest_smtpsec.probe.https`)."""
+        from .https import fetch_policy
+
         return self.cached(("policy", address), lambda: fetch_policy(self.target, address))
 
     def mx_handshake(self, mx: str, address: str) -> Handshake:
