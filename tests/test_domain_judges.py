@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from dataclasses import replace
+
 import pytest
 from cryptography.hazmat.primitives.serialization import Encoding
 
@@ -16,6 +19,24 @@ from pytest_smtpsec.verdict import Verdict
 
 D = "example.test"
 TARGET = Target("mail.example.test", domain=D, resolver=("127.0.0.1", 5300))
+_CA = CA()
+CHAIN = (
+    _CA.issue_cert("mail.example.test", key_type=KeyType.EC).certificate.public_bytes(Encoding.DER),
+    _CA.certificate.public_bytes(Encoding.DER),
+)
+"""What the MX presents: a certificate for its name from the CA of the target's CA file (see ``ca_file``)."""
+
+
+@pytest.fixture(autouse=True, scope="module")
+def ca_file(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    global TARGET
+    path = tmp_path_factory.mktemp("ca") / "ca.pem"
+    path.write_bytes(_CA.cert_pem.bytes())
+    plain, TARGET = TARGET, replace(TARGET, ca_file=path)
+    yield
+    TARGET = plain
+
+
 Table = dict[tuple[str, str], Answer]
 POLICY = b"version: STSv1\r\nmode: enforce\r\nmx: mail.example.test\r\nmax_age: 604800\r\n"
 TESTING = POLICY.replace(b"enforce", b"testing")
@@ -45,13 +66,13 @@ def answers(**overrides: Answer | None) -> Table:
     return table
 
 
-def judge(check: str, table: Table, *, policy: PolicyFetch | None = None, chain: tuple[bytes, ...] = ()) -> tuple[str, str]:
+def judge(check: str, table: Table, *, policy: PolicyFetch | None = None, chain: tuple[bytes, ...] = CHAIN) -> tuple[str, str]:
     probes = Probes.recorded(TARGET, [], domain=DomainDns(D, "resolver 127.0.0.1:5300", table))
     probes._results[("policy", "127.0.0.9")] = policy or PolicyFetch(
         "https://mta-sts.example.test/x", status=200, content_type="text/plain", body=POLICY
     )
-    if chain:
-        probes._results[("mx", "mail.example.test", "127.0.0.25")] = Handshake(Service.SMTP, "x", True, "TLSv1.3", "", "TLSv1.3", chain)
+    shown = Handshake(Service.SMTP, "x", bool(chain), "TLSv1.3" if chain else "refused", "", "TLSv1.3", chain)
+    probes._results[("mx", "mail.example.test", "127.0.0.25")] = shown
     result = run_at(CHECKS[check], probes, None)
     return result.outcome.verdict.value, " ".join([result.outcome.reason, *result.outcome.findings])
 
@@ -153,18 +174,24 @@ def test_each_way_a_policy_breaks(fetch: PolicyFetch, verdict: str, says: str) -
     assert got == verdict and says in text, text
 
 
-@pytest.fixture(scope="module")
-def chain() -> tuple[bytes, bytes]:
-    ca = CA()
-    leaf = ca.issue_cert("mail.example.test", key_type=KeyType.EC)
-    return leaf.certificate.public_bytes(Encoding.DER), ca.certificate.public_bytes(Encoding.DER)
+def test_mta_sts_needs_each_mx_to_present_a_certificate_valid_for_its_name() -> None:
+    other = CA()
+    wrong_name = (other.issue_cert("other.example.test", key_type=KeyType.EC).certificate.public_bytes(Encoding.DER),)
+    verdict, text = judge("mta_sts_policy", answers(), chain=wrong_name)
+    assert verdict == "fail" and "not trusted" in text
+    misnamed = (_CA.issue_cert("other.example.test", key_type=KeyType.EC).certificate.public_bytes(Encoding.DER), CHAIN[1])
+    verdict, text = judge("mta_sts_policy", answers(), chain=misnamed)
+    assert verdict == "fail" and "not valid for the name mail.example.test" in text
+    verdict, text = judge("mta_sts_policy", answers(), chain=())
+    assert verdict == "fail" and "no TLS after STARTTLS" in text
 
 
 def tlsa(*records: str, secure: bool = True) -> dict[str, Answer]:
     return {f"_25._tcp.mail.{D} TLSA": Answer(f"_25._tcp.mail.{D}", "TLSA", records, secure)}
 
 
-def test_dane(chain: tuple[bytes, bytes]) -> None:
+def test_dane() -> None:
+    chain = CHAIN
     good = f"3 1 1 {association(chain[0], 1, 1).hex()}"
     other = "3 1 1 " + "01" * 32
     assert judge("dane_tlsa", answers(**tlsa(good)), chain=chain)[0] == "pass"

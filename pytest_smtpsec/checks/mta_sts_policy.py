@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import functools
+
+from ..certs import load_chain, name_matches, trust_anchors
 from ..domain.mta_sts import SHORT_MAX_AGE, Mode, PolicyError, parse_policy, parse_txt, sts_records, unmatched
-from ..probe import Probes
+from ..probe import ProbeError, Probes
+from ..probe.parallel import run_all
+from ..trust import verify
 from ..verdict import Outcome, failed, passed, warned
 from ._domain import DomainCheck
 from .base import Area, Fix
@@ -46,6 +51,9 @@ def judge(probes: Probes) -> Outcome:
         if missing:
             patterns = ", ".join(policy.mx)
             return failed([f"MX {', '.join(missing)} matched by no mx: line of the policy ({patterns}): senders refuse to deliver there"])
+        problems = _mx_certificates(probes, hosts) if policy.mode is not Mode.NONE else []
+        if problems:
+            return failed(problems)
     warnings = []
     if policy.mode is not Mode.ENFORCE:
         warnings.append(f"mode: {policy.mode.value}: senders still deliver when TLS fails (use mode: enforce once reports are clean)")
@@ -56,13 +64,47 @@ def judge(probes: Probes) -> Outcome:
     return passed(f"id={record.id}, mode {policy.mode.value}, max_age {policy.max_age}, mx {', '.join(policy.mx)}")
 
 
+def _mx_certificates(probes: Probes, hosts: list[str]) -> list[str]:
+    """What an MTA-STS sender would refuse at each MX (RFC 8461 4.2): no STARTTLS, or a certificate not valid
+    for the MX name under the trusted CAs. All MX hosts are asked at once."""
+    found = probes.domain()
+    first = {}
+    for host in hosts:
+        addresses = found.answer(host, "A").records + found.answer(host, "AAAA").records
+        if addresses:
+            first[host] = addresses[0]
+    run_all([functools.partial(_quietly, probes, host, address) for host, address in first.items()], "smtpsec-mx")
+    anchors = trust_anchors(probes.target.ca_file)
+    problems = []
+    for host, address in first.items():
+        handshake = probes.mx_handshake(host, address)
+        if not handshake.accepted or not handshake.chain:
+            problems.append(f"MX {host}: no TLS after STARTTLS ({handshake.detail}): MTA-STS senders will not deliver")
+            continue
+        chain = load_chain(handshake.chain)
+        trust = verify(chain, anchors)
+        if trust.problem is not None:
+            problems.append(f"MX {host}: certificate not trusted ({trust.problem}): MTA-STS senders will not deliver")
+        elif not name_matches(chain[0], host):
+            problems.append(f"MX {host}: certificate not valid for the name {host}: MTA-STS senders will not deliver")
+    return problems
+
+
+def _quietly(probes: Probes, host: str, address: str) -> None:
+    try:
+        probes.mx_handshake(host, address)
+    except ProbeError:
+        pass  # cached: asked again below, it is "could not check"
+
+
 CHECK = DomainCheck(
     name="mta_sts_policy",
     title="The MTA-STS record and policy are published, served over verified HTTPS, and cover every MX",
     area=Area.DOMAIN,
     expected=(
         "one _mta-sts TXT 'v=STSv1; id=...'; https://mta-sts.<domain>/.well-known/mta-sts.txt served as text/plain "
-        "with a certificate valid for its name, no redirect, a strict RFC 8461 policy whose mx lines match every MX; "
+        "with a certificate valid for its name, no redirect, a strict RFC 8461 policy whose mx lines match every MX, "
+        "and each MX offering STARTTLS with a trusted certificate for its MX name; "
         "mode testing or a max_age under a day warn"
     ),
     note="Beyond the note: MTA-STS makes senders insist on TLS with a valid certificate to the domain's MX hosts.",
