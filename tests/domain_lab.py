@@ -165,10 +165,12 @@ class _Handler(http.server.BaseHTTPRequestHandler):
 
 
 @contextmanager
-def policy_server(root: Path, ca: CA, routes: Routes, untrusted: set[str]) -> Iterator[str]:
-    """HTTPS on a random 127.x address, port 443, answering by Host; a name in ``untrusted`` is shown a
-    certificate from a CA nobody trusts."""
-    address = f"127.{random.randint(60, 250)}.{random.randint(1, 250)}.{random.randint(2, 250)}"
+def policy_server(
+    root: Path, ca: CA, routes: Routes, untrusted: set[str], *, address: str = "", port: int = 443
+) -> Iterator[tuple[str, int]]:
+    """HTTPS answering by Host (by default on a random 127.x address, port 443, as senders ask); a name in
+    ``untrusted`` is shown a certificate from a CA nobody trusts."""
+    address = address or f"127.{random.randint(60, 250)}.{random.randint(1, 250)}.{random.randint(2, 250)}"
 
     def context_for(names: list[str], issuer: CA, tag: str) -> ssl.SSLContext:
         leaf = issuer.issue_cert(*names, key_type=KeyType.EC)
@@ -187,7 +189,7 @@ def policy_server(root: Path, ca: CA, routes: Routes, untrusted: set[str]) -> It
 
     trusted.sni_callback = pick
     handler = type("Handler", (_Handler,), {"routes": routes})
-    server = http.server.ThreadingHTTPServer((address, 443), handler, bind_and_activate=False)
+    server = http.server.ThreadingHTTPServer((address, port), handler, bind_and_activate=False)
     server.socket = trusted.wrap_socket(socket.socket(socket.AF_INET, socket.SOCK_STREAM), server_side=True)
     server.socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     server.server_bind()
@@ -195,7 +197,7 @@ def policy_server(root: Path, ca: CA, routes: Routes, untrusted: set[str]) -> It
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
-        yield address
+        yield address, server.socket.getsockname()[1]
     finally:
         server.shutdown()
         server.server_close()
@@ -208,7 +210,7 @@ def dns_lab(root: Path, zones_for: Callable[[str], list[Zone]], routes: Routes, 
     bundle = root / "ca-bundle.pem"
     bundle.write_bytes(lab_ca.read_bytes() + ca.cert_pem.bytes())
     with ExitStack() as stack:
-        web = stack.enter_context(policy_server(root, ca, routes, untrusted))
+        web, _ = stack.enter_context(policy_server(root, ca, routes, untrusted))
         zones = zones_for(web)
         knot_port = stack.enter_context(knot(root, zones))
         resolver_port = stack.enter_context(unbound(root, knot_port, zones))

@@ -8,6 +8,7 @@ reported, never assumed. A query that gets no answer in time is kept as an error
 from __future__ import annotations
 
 import functools
+import time
 from dataclasses import dataclass, field
 
 import dns.exception
@@ -20,6 +21,7 @@ import dns.resolver
 
 from ..target import Target
 from .errors import ProbeError
+from .network import deadline_for
 from .parallel import run_all
 
 FIRST_WAVE = (("", "MX"), ("", "TXT"), ("", "DNSKEY"), ("_dmarc.", "TXT"), ("_mta-sts.", "TXT"), ("_smtp._tls.", "TXT"), ("mta-sts.", "A"))
@@ -109,7 +111,7 @@ def ask(resolver: dns.resolver.Resolver, name: str, rdtype: str) -> Answer:
     except dns.resolver.NoNameservers as exc:
         return Answer(key, rdtype, error=f"SERVFAIL (bogus DNSSEC, or a broken zone): {_short(exc)}", servfail=True)
     except dns.exception.Timeout:
-        return Answer(key, rdtype, error=f"no answer within {resolver.lifetime:g} s")
+        return Answer(key, rdtype, error=f"no answer within {resolver.lifetime:.1f} s")
     except dns.exception.DNSException as exc:
         return Answer(key, rdtype, error=_short(exc))
     response = result.response
@@ -128,10 +130,14 @@ def lookup_domain(target: Target) -> DomainDns:
     if not target.domain:
         raise ValueError("no domain to look up")
     resolver = resolver_for(target)
+    deadline = deadline_for(target.timeout)  # both waves together within the target's timeout (and the host's)
     where = "system resolver" if target.resolver is None else f"resolver {target.resolver[0]}:{target.resolver[1]}"
     answers: dict[tuple[str, str], Answer] = {}
 
     def wave(questions: list[tuple[str, str]]) -> None:
+        resolver.lifetime = max(0.05, deadline - time.monotonic())
+        resolver.timeout = min(resolver.timeout, resolver.lifetime)
+
         def one(name: str, rdtype: str) -> None:
             answers[(name, rdtype)] = ask(resolver, name, rdtype)
 
