@@ -125,6 +125,18 @@ def test_domain_checks_place_themselves_only_with_a_domain() -> None:
         ("spf_record", {f"{D} TXT": txt(D, "v=spf1 mx")}, "warn", "no 'all'"),
         ("spf_record", {f"{D} TXT": txt(D, "v=spf1 " + " ".join(f"include:i{n}.test" for n in range(11)) + " -all")}, "fail", "11 DNS"),
         ("spf_record", {f"{D} TXT": txt(D, "v=spf1 bogus -all")}, "fail", "unknown term"),
+        (
+            "spf_record",
+            {f"{D} TXT": txt(D, "v=spf1 mx include:a.test -all"), "a.test TXT": txt("a.test", "v=spf1 " + "a " * 9 + "~all")},
+            "fail",
+            "11 DNS-querying terms with its includes",
+        ),
+        (
+            "spf_record",
+            {f"{D} TXT": txt(D, "v=spf1 include:a.test -all"), "a.test TXT": txt("a.test", "v=spf1 -all", "v=spf1 a -all")},
+            "fail",
+            "a.test (included) has 2 SPF records",
+        ),
         ("dmarc_record", {f"_dmarc.{D} TXT": txt(f"_dmarc.{D}")}, "fail", "no DMARC"),
         ("dmarc_record", {f"_dmarc.{D} TXT": txt(f"_dmarc.{D}", "v=DMARC1; p=none; rua=mailto:a@b")}, "warn", "p=none"),
         ("dmarc_record", {f"_dmarc.{D} TXT": txt(f"_dmarc.{D}", "v=DMARC1; p=reject")}, "warn", "no rua"),
@@ -188,6 +200,14 @@ def test_mta_sts_needs_each_mx_to_present_a_certificate_valid_for_its_name() -> 
 
 def tlsa(*records: str, secure: bool = True) -> dict[str, Answer]:
     return {f"_25._tcp.mail.{D} TLSA": Answer(f"_25._tcp.mail.{D}", "TLSA", records, secure)}
+
+
+def test_spf_includes_are_counted_and_a_deep_one_makes_the_count_a_lower_bound() -> None:
+    included = {f"{D} TXT": txt(D, "v=spf1 mx include:a.test -all"), "a.test TXT": txt("a.test", "v=spf1 a include:b.test -all")}
+    verdict, text = judge("spf_record", answers(**included))
+    assert verdict == "pass" and "at least 4 lookups" in text
+    verdict, text = judge("spf_record", answers(**included, **{"b.test TXT": txt("b.test", "v=spf1 ip4:192.0.2.1 -all")}))
+    assert verdict == "pass" and "(4 lookups)" in text
 
 
 def test_dane() -> None:

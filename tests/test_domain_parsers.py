@@ -146,3 +146,13 @@ def test_tlsa_judgement_rollover_stale_and_unusable(chain: tuple[bytes, bytes]) 
     judged = judge_tlsa([good, next_key, pkix], chain)
     assert judged.matched == (good,) and judged.stale == (next_key,) and judged.unusable == (pkix,)
     assert judge_tlsa([good], ()).matched == ()
+
+
+def test_spf_lookups_count_through_includes() -> None:
+    from pytest_smtpsec.domain.spf import count_lookups, referenced
+
+    assert referenced("v=spf1 include:A.test. ?include:b.test redirect=c.test include:%{d}.x -all") == ["a.test", "b.test", "c.test"]
+    records = {"a.test": ["v=spf1 mx a -all"], "b.test": ["v=spf1 include:a.test -all"]}
+    count = count_lookups("v=spf1 include:b.test include:gone.test -all", records.get)
+    assert (count.lookups, count.complete) == (5, False)
+    assert count_lookups("v=spf1 include:loop.test", {"loop.test": ["v=spf1 include:loop.test"]}.get).complete is False

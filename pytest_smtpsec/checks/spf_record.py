@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..domain.spf import LOOKUP_LIMIT, SpfError, parse_spf, spf_records
+from ..domain.spf import LOOKUP_LIMIT, SpfError, count_lookups, parse_spf, spf_records
 from ..probe import Probes
 from ..verdict import Outcome, failed, passed, warned
 from ._domain import DomainCheck
@@ -21,25 +21,31 @@ def judge(probes: Probes) -> Outcome:
         spf = parse_spf(records[0])
     except SpfError as exc:
         return failed([f"{domain}: {exc}: a permanent error (RFC 7208 4.6)"])
-    findings = []
+
+    def records_of(name: str) -> list[str] | None:
+        return spf_records(found.txt(name)) if (name, "TXT") in found.answers else None
+
+    count = count_lookups(records[0], records_of)
+    findings = list(count.problems)
     if spf.all in ("+", "?"):
         findings.append(f"'{spf.all}all' lets any host send as @{domain}: end the record with -all (or ~all)")
-    if spf.lookups > LOOKUP_LIMIT:
-        findings.append(f"{spf.lookups} DNS-querying terms in the record alone, over the limit of {LOOKUP_LIMIT} (RFC 7208 4.6.4)")
+    if count.lookups > LOOKUP_LIMIT:
+        findings.append(f"{count.lookups} DNS-querying terms with its includes, over the limit of {LOOKUP_LIMIT} (RFC 7208 4.6.4)")
     if findings:
         return failed(findings)
     if spf.all == "~":
         return warned([f"'~all' only marks forged mail (softfail): '-all' rejects it ({records[0]})"])
     if not spf.all and not spf.redirect:
         return warned([f"no 'all' term: mail from other hosts is neutral, as if there were no SPF ({records[0]})"])
-    return passed(f"{records[0]} ({spf.lookups} lookups in the record itself; includes not followed)")
+    counted = f"{count.lookups} lookups" if count.complete else f"at least {count.lookups} lookups: deeper includes not fetched"
+    return passed(f"{records[0]} ({counted})")
 
 
 CHECK = DomainCheck(
     name="spf_record",
     title="One SPF record that rejects mail from other hosts",
     area=Area.DOMAIN,
-    expected="exactly one 'v=spf1' TXT record at the domain, ending in -all (~all warns; +all and ?all fail), at most 10 lookups",
+    expected="one 'v=spf1' TXT record at the domain, ending in -all (~all warns; +all and ?all fail), at most 10 lookups with its includes",
     note="Beyond the note: SPF tells receivers which hosts may send as the domain; a lax one helps forgers.",
     fix=Fix('@ IN TXT "v=spf1 mx -all"   (one record only; merge any others into it)'),
     judge=judge,

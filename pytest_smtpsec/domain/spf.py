@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 LOOKUP_LIMIT = 10
@@ -49,3 +50,48 @@ def parse_spf(text: str) -> Spf:
         elif name in _LOOKUP_TERMS:
             lookups += 1
     return Spf(qualifier, lookups, redirect)
+
+
+def referenced(text: str) -> list[str]:
+    """The domains an SPF record sends the receiver to (``include:`` and ``redirect=``), macro-free ones only."""
+    names = []
+    for term in text.split()[1:]:
+        body = term[1:] if term[:1] in "+-~?" else term
+        for prefix in ("include:", "redirect="):
+            if body.lower().startswith(prefix) and "%" not in body:
+                names.append(body[len(prefix) :].rstrip(".").lower())
+    return names
+
+
+@dataclass(frozen=True)
+class Count:
+    lookups: int
+    problems: tuple[str, ...]
+    complete: bool
+    """False when some included record was not fetched (deeper than asked): the count is a lower bound."""
+
+
+def count_lookups(text: str, records_of: Callable[[str], list[str] | None], depth: int = 0) -> Count:
+    """DNS-querying terms of a record and of every record it includes or redirects to (RFC 7208 4.6.4).
+
+    ``records_of(name)`` gives the SPF records at ``name``, or None when that name was not asked."""
+    lookups = parse_spf(text).lookups
+    problems: list[str] = []
+    complete = True
+    for name in referenced(text):
+        found = records_of(name)
+        if found is None or depth >= LOOKUP_LIMIT:
+            complete = False
+            continue
+        if len(found) != 1:
+            problems.append(f"{name} (included) has {len(found)} SPF records: a permanent error (RFC 7208 5.2)")
+            continue
+        try:
+            inner = count_lookups(found[0], records_of, depth + 1)
+        except SpfError as exc:
+            problems.append(f"{name} (included): {exc}")
+            continue
+        lookups += inner.lookups
+        problems.extend(inner.problems)
+        complete = complete and inner.complete
+    return Count(lookups, tuple(problems), complete)

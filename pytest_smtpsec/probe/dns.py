@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import dns.exception
@@ -124,6 +125,32 @@ def _short(exc: Exception) -> str:
     return " ".join(str(exc).split())[:160]
 
 
+SPF_DEPTH = 4
+"""How many levels of SPF ``include:`` are fetched (one wave each); deeper ones make the count a lower bound."""
+
+
+def _follow_spf(found: DomainDns, wave: Callable[[list[tuple[str, str]]], None]) -> None:
+    """The TXT records of the domains the SPF record includes, level by level, each level in one wave."""
+    from ..domain.spf import SpfError, referenced, spf_records
+
+    level = [found.domain]
+    for _ in range(SPF_DEPTH):
+        names = []
+        for name in level:
+            answer = found.answers.get((name, "TXT"))
+            if answer is None or answer.error:
+                continue
+            for record in spf_records([_unquote(text) for text in answer.records]):
+                try:
+                    names += [n for n in referenced(record) if (n, "TXT") not in found.answers]
+                except SpfError:
+                    pass
+        level = sorted(set(names))
+        if not level:
+            return
+        wave([(name, "TXT") for name in level])
+
+
 def lookup_domain(target: Target) -> DomainDns:
     """Every question about ``target.domain``: the first wave at once, then each MX host's addresses,
     CNAME and TLSA records at once."""
@@ -146,6 +173,7 @@ def lookup_domain(target: Target) -> DomainDns:
     domain = target.domain
     wave([(prefix + domain, rdtype) for prefix, rdtype in FIRST_WAVE])
     found = DomainDns(domain, where, answers)
+    _follow_spf(found, wave)
     mx = answers[(domain, "MX")]
     if mx.exists:
         hosts = [host for host in found.mx_hosts() if host]
