@@ -223,4 +223,6 @@ def test_dane() -> None:
     assert verdict == "fail" and "not DNSSEC-validated" in text
     verdict, text = judge("dane_tlsa", answers(**tlsa(good, f"1 1 1 {association(chain[0], 1, 1).hex()}")), chain=chain)
     assert verdict == "warn" and "unusable" in text
+    verdict, text = judge("dane_tlsa", answers(**{f"_25._tcp.mail.{D} TLSA": Answer("x", "TLSA", error="SERVFAIL", servfail=True)}))
+    assert verdict == "fail" and "DANE senders defer mail" in text
     assert Verdict.ERROR.value == judge("dane_tlsa", answers(**{f"_25._tcp.mail.{D} TLSA": Answer("x", "TLSA", error="late")}))[0]

@@ -62,6 +62,7 @@ def domain(lab: LabPool, tmp_path_factory: pytest.TempPathFactory) -> Iterator[t
             Zone("mail.test", f"@ IN A {mx}\n_25._tcp IN TLSA 3 1 1 {spki}\n_25._tcp IN TLSA 3 1 1 {'cd' * 32}\n"),
             Zone("broken.test", broken),
             Zone("unsigned.test", good.replace("good.test", "unsigned.test"), signed=False),
+            Zone("plain.test", f"@ IN MX 10 mx.plain.test.\nmx IN A {mx}\n_25._tcp.mx IN TLSA 3 1 1 {spki}\n", signed=False),
             Zone("bogus.test", "@ IN MX 10 mail.test.\n", anchor_from="good.test"),
             Zone("badcert.test", good.replace("good.test", "badcert.test")),
             Zone("moved.test", good.replace("good.test", "moved.test").replace("mx -all", "mx ~all")),
@@ -113,6 +114,8 @@ def test_unsigned_and_bogus_zones_fail_dnssec(domain: tuple[Target, DnsLab]) -> 
     unsigned = verdicts(domain[0], "unsigned.test")
     assert unsigned["dnssec_signed"][0] == "fail" and "unsigned.test: insecure" in unsigned["dnssec_signed"][1]
     assert unsigned["mta_sts_policy"][0] == "pass"
+    plain = verdicts(domain[0], "plain.test")["dane_tlsa"]
+    assert plain[0] == "fail" and "not DNSSEC-validated" in plain[1]  # the right hash, but unsigned: senders ignore it
     bogus = verdicts(domain[0], "bogus.test")
     assert bogus["dnssec_signed"][0] == "fail" and "bogus" in bogus["dnssec_signed"][1]
     assert bogus["mx_records"][0] == "error"  # SERVFAIL for everything: could not check, not a false FAIL

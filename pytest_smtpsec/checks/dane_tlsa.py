@@ -28,6 +28,9 @@ def judge(probes: Probes) -> Outcome:
         if (host, "A") not in found.answers:
             continue
         name = f"_25._tcp.{host}"
+        if found.get(name, "TLSA").servfail and found.get(host, "A").exists:
+            findings.append(f"{name}: the TLSA lookup fails (SERVFAIL) where the address resolves: DANE senders defer mail (RFC 7672 2.2)")
+            continue
         answer = found.answer(name, "TLSA")
         if not answer.records:
             continue
