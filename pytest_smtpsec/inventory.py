@@ -33,11 +33,13 @@ from .settings import (
     SettingsError,
     build_target,
     parse_days,
+    parse_domain,
     parse_env_name,
     parse_hardening,
     parse_name,
     parse_policy,
     parse_port,
+    parse_resolver,
     parse_role,
     parse_seconds,
     parse_service_role,
@@ -95,6 +97,8 @@ KEYS: dict[str, Callable[[Any], dict[str, Any]]] = {
     "min_tls": lambda v: {"min_tls": parse_tls_version(_text(v))},
     "cert_warn_days": lambda v: {"cert_warn_days": parse_days(_number(v))},
     "hardening": lambda v: {"hardening": parse_hardening(_text(v))},
+    "domain": lambda v: {"domain": parse_domain(_text(v))},
+    "resolver": lambda v: {"resolver": parse_resolver(_text(v))},
 }
 """Every per-host key of an inventory, and how its TOML value becomes target settings."""
 HOST_ONLY = ("name", "address")

@@ -85,6 +85,38 @@ def parse_name(text: str) -> str:
     return name
 
 
+def parse_domain(text: str) -> str:
+    """A mail domain (a host name, never an address), without its trailing dot, lower case."""
+    name = parse_name(text)
+    try:
+        ipaddress.ip_address(name)
+    except ValueError:
+        return name.rstrip(".").lower()
+    raise SettingsError(f"a mail domain is a name, not an address: {text!r}")
+
+
+def parse_resolver(text: str) -> tuple[str, int]:
+    """``ADDR[:PORT]`` (``[v6]:PORT`` for IPv6) of the resolver used for every domain lookup."""
+    raw = text.strip()
+    host, port = raw, "53"
+    if raw.startswith("["):
+        host, _, rest = raw[1:].partition("]")
+        if rest:
+            if not rest.startswith(":"):
+                raise SettingsError(f"not ADDR[:PORT]: {text!r}")
+            port = rest[1:]
+    elif raw.count(":") == 1:
+        host, port = raw.split(":")
+    try:
+        address = str(ipaddress.ip_address(host))
+    except ValueError:
+        raise SettingsError(f"a resolver is an IP address (with an optional :PORT), not {text!r}") from None
+    number = parse_port(port)
+    if number is None:
+        raise SettingsError(f"a resolver needs a port, not 'off': {text!r}")
+    return address, number
+
+
 def parse_user(text: str) -> str:
     """A login name: printable, no CR, LF, NUL or other control character (it is sent to the server)."""
     if not text or len(text) > 256:
@@ -241,6 +273,14 @@ OPTIONS: tuple[Option, ...] = (
         "COMMAND",
         "scan",
     ),
+    Option(
+        "domain",
+        "mail domain to check as the world sees it: MX, DNSSEC, DANE, MTA-STS, TLS-RPT, SPF, DMARC (default: none, no DNS work)",
+        parse_domain,
+        "DOMAIN",
+        "domain",
+    ),
+    Option("resolver", "validating resolver for every domain lookup (default: the system's)", parse_resolver, "ADDR[:PORT]", "resolver"),
     Option("host-config", "run the host checks on 'local' or 'ssh://user@host' (key-based ssh)", parse_host_config, "URL"),
     Option("sendmail-cf", "sendmail.cf on the mail host (default /etc/mail/sendmail.cf)", parse_abs_path, "PATH"),
     Option("sendmail-mc", "sendmail.mc on the mail host (default /etc/mail/sendmail.mc)", parse_abs_path, "PATH"),
@@ -337,7 +377,8 @@ def build_target(
         if not _sendable(password):  # never shown: the message names the variable, not its value
             raise SettingsError(f"${variable} is not valid UTF-8 text without control characters: the probe cannot send it")
         credentials = Credentials(values["user"], password)
-    simple = ("ca_file", "timeout", "ehlo_name", "auth_policy", "role", "min_tls", "cert_warn_days", "hardening", "scan")
+    simple: tuple[str, ...] = ("ca_file", "timeout", "ehlo_name", "auth_policy", "role", "min_tls", "cert_warn_days", "hardening")
+    simple += ("scan", "domain", "resolver")
     return Target(
         host=host,
         tls_name=values.get("tls_name") or "",

@@ -143,6 +143,10 @@ class Target:
     name: str = ""
     scan: tuple[str, ...] = ()
     """The sslyze command for the optional full TLS scan (``--smtpsec-scan``); empty: no scan."""
+    domain: str = ""
+    """The mail domain to check as the world sees it (``--smtpsec-domain``); empty: no DNS checks at all."""
+    resolver: tuple[str, int] | None = None
+    """The (validating) resolver for every domain lookup, address and port; None: the system's."""
 
     def __post_init__(self) -> None:
         if not self.tls_name:

@@ -8,15 +8,19 @@ import ssl
 import threading
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
-from ..target import Service, Target
+from ..target import Ports, Service, Target
 from .connection import probe_context
 from .errors import ProbeError
 from .handshake import SILENT_WAIT, Handshake, try_handshake
 from .listening import PortState, port_states
 from .parallel import run_all
 from .session import AUTH_PER_CONNECTION, Kind, Plan, SessionRecord, bad_logins, run_session
+
+if TYPE_CHECKING:  # dnspython is imported only when a domain is checked
+    from .dns import DomainDns
+    from .https import PolicyFetch
 
 T = TypeVar("T")
 
@@ -47,10 +51,12 @@ class Probes:
         """TCP connections opened (or attempted) for this target so far."""
 
     @classmethod
-    def recorded(cls, target: Target, sessions: Iterable[SessionRecord]) -> Probes:
+    def recorded(cls, target: Target, sessions: Iterable[SessionRecord], *, domain: DomainDns | None = None) -> Probes:
         """Probes that answer from the given sessions (recorded, or built by hand) instead of connecting: the
-        seam through which every judge is tested without a network."""
+        seam through which every judge is tested without a network (``domain``: the DNS answers, likewise)."""
         probes = cls(target)
+        if domain is not None:
+            probes._results[("domain",)] = domain
         for session in sessions:
             key: tuple[object, ...] = {
                 Kind.MAIN: ("session", session.service),
@@ -148,8 +154,17 @@ class Probes:
             context = contextvars.copy_context()  # the host's deadline
             quietly = functools.partial(context.run, self._quietly, self.without_sni, Service.SMTPS)
             threading.Thread(target=quietly, name="smtpsec-silent-client", daemon=True).start()
+        if self.target.domain:  # the domain's DNS questions overlap the sessions
+            context = contextvars.copy_context()
+            threading.Thread(target=context.run, args=(self._quietly_domain,), name="smtpsec-dns", daemon=True).start()
         if self.target.services:
             run_all([functools.partial(self.sessions, service) for service in self.target.services], "smtpsec-service")
+
+    def _quietly_domain(self) -> None:
+        try:
+            self.domain()
+        except Exception:
+            pass
 
     @staticmethod
     def _quietly(fetch: Callable[[Service], object], service: Service) -> None:
@@ -163,3 +178,21 @@ class Probes:
         first), all at once: a firewall dropping them all costs one timeout."""
         key = ("ports", *wanted)
         return self.cached(key, lambda: port_states(self.target.host, wanted, self.target.timeout), connections=len(wanted))
+
+    def domain(self) -> DomainDns:
+        """Every DNS answer about the target's mail domain (see :mod:`pytest_smtpsec.probe.dns`), asked once."""
+        from .dns import lookup_domain
+
+        return self.cached(("domain",), lambda: lookup_domain(self.target), connections=0)
+
+    def policy(self, address: str) -> PolicyFetch:
+        """The domain's MTA-STS policy as fetched from ``address`` (see :mod:`pytest_smtpsec.probe.https`)."""
+        from .https import fetch_policy
+
+        return self.cached(("policy", address), lambda: fetch_policy(self.target, address))
+
+    def mx_handshake(self, mx: str, address: str) -> Handshake:
+        """The TLS an MX host presents after STARTTLS, to its MX name, on the target's SMTP port (25 unless set)."""
+        port = self.target.ports.smtp or 25
+        mx_target = Target(host=address, tls_name=mx, ports=Ports(smtp=port), timeout=self.target.timeout, ehlo_name=self.target.ehlo_name)
+        return self.cached(("mx", mx, address), lambda: try_handshake(mx_target, Service.SMTP, probe_context(), f"STARTTLS to MX {mx}"))

@@ -1,0 +1,228 @@
+"""Every branch of the domain checks' judges, from DNS answers built by hand (no network)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import replace
+
+import pytest
+from cryptography.hazmat.primitives.serialization import Encoding
+
+from pytest_smtpsec.checks import CHECKS, run_at
+from pytest_smtpsec.domain.tlsa import association
+from pytest_smtpsec.lab.pki import CA, KeyType
+from pytest_smtpsec.probe import Handshake, Probes
+from pytest_smtpsec.probe.dns import Answer, DomainDns
+from pytest_smtpsec.probe.https import PolicyFetch
+from pytest_smtpsec.target import Service, Target
+from pytest_smtpsec.verdict import Verdict
+
+D = "example.test"
+TARGET = Target("mail.example.test", domain=D, resolver=("127.0.0.1", 5300))
+_CA = CA()
+CHAIN = (
+    _CA.issue_cert("mail.example.test", key_type=KeyType.EC).certificate.public_bytes(Encoding.DER),
+    _CA.certificate.public_bytes(Encoding.DER),
+)
+"""What the MX presents: a certificate for its name from the CA of the target's CA file (see ``ca_file``)."""
+
+
+@pytest.fixture(autouse=True, scope="module")
+def ca_file(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    global TARGET
+    path = tmp_path_factory.mktemp("ca") / "ca.pem"
+    path.write_bytes(_CA.cert_pem.bytes())
+    plain, TARGET = TARGET, replace(TARGET, ca_file=path)
+    yield
+    TARGET = plain
+
+
+Table = dict[tuple[str, str], Answer]
+POLICY = b"version: STSv1\r\nmode: enforce\r\nmx: mail.example.test\r\nmax_age: 604800\r\n"
+TESTING = POLICY.replace(b"enforce", b"testing")
+
+
+def answers(**overrides: Answer | None) -> Table:
+    """A correct, signed domain; ``overrides`` by 'name TYPE' with dots as '_' replaced (None removes)."""
+    found = [
+        Answer(D, "MX", ("10 mail.example.test.",), True),
+        Answer(D, "TXT", ('"v=spf1 mx -all"', '"other"'), True),
+        Answer(D, "DNSKEY", ("257 3 13 AAAA",), True),
+        Answer(f"_dmarc.{D}", "TXT", ('"v=DMARC1; p=reject; rua=mailto:d@example.test"',), True),
+        Answer(f"_mta-sts.{D}", "TXT", ('"v=STSv1; id=1"',), True),
+        Answer(f"_smtp._tls.{D}", "TXT", ('"v=TLSRPTv1; rua=mailto:t@example.test"',), True),
+        Answer(f"mta-sts.{D}", "A", ("127.0.0.9",), True),
+        Answer(f"mail.{D}", "A", ("127.0.0.25",), True),
+        Answer(f"mail.{D}", "AAAA", (), True),
+        Answer(f"_25._tcp.mail.{D}", "TLSA", (), True, rcode="NXDOMAIN"),
+    ]
+    table = {(a.name, a.rdtype): a for a in found}
+    for key, value in overrides.items():
+        name, rdtype = key.rsplit(" ", 1)
+        if value is None:
+            table.pop((name, rdtype))
+        else:
+            table[(name, rdtype)] = value
+    return table
+
+
+def judge(check: str, table: Table, *, policy: PolicyFetch | None = None, chain: tuple[bytes, ...] = CHAIN) -> tuple[str, str]:
+    probes = Probes.recorded(TARGET, [], domain=DomainDns(D, "resolver 127.0.0.1:5300", table))
+    probes._results[("policy", "127.0.0.9")] = policy or PolicyFetch(
+        "https://mta-sts.example.test/x", status=200, content_type="text/plain", body=POLICY
+    )
+    shown = Handshake(Service.SMTP, "x", bool(chain), "TLSv1.3" if chain else "refused", "", "TLSv1.3", chain)
+    probes._results[("mx", "mail.example.test", "127.0.0.25")] = shown
+    result = run_at(CHECKS[check], probes, None)
+    return result.outcome.verdict.value, " ".join([result.outcome.reason, *result.outcome.findings])
+
+
+def txt(name: str, *texts: str, secure: bool = True) -> Answer:
+    return Answer(name, "TXT", tuple(f'"{t}"' for t in texts), secure)
+
+
+def test_a_correct_domain_passes_everything_but_dane_which_is_not_in_use() -> None:
+    for name in ("mx_records", "dnssec_signed", "mta_sts_policy", "tls_rpt_record", "spf_record", "dmarc_record"):
+        assert judge(name, answers())[0] == "pass", name
+    assert judge("dane_tlsa", answers())[0] == "skip"
+
+
+def test_domain_checks_place_themselves_only_with_a_domain() -> None:
+    domain_checks = [c for c in CHECKS.values() if c.area.value == "domain"]
+    assert len(domain_checks) == 7
+    assert all(c.places(TARGET) == (None,) for c in domain_checks)
+    assert all(c.places(Target("mail.example.test")) == () for c in domain_checks)
+
+
+@pytest.mark.parametrize(
+    ("check", "change", "verdict", "says"),
+    [
+        ("mx_records", {f"{D} MX": Answer(D, "MX", (), True)}, "fail", "no MX records"),
+        ("mx_records", {f"{D} MX": Answer(D, "MX", rcode="NXDOMAIN")}, "fail", "does not exist"),
+        ("mx_records", {f"{D} MX": Answer(D, "MX", ("0 .",), True)}, "skip", "null MX"),
+        ("mx_records", {f"mail.{D} A": Answer(f"mail.{D}", "A", ())}, "fail", "dangling"),
+        ("mx_records", {f"mail.{D} A": Answer(f"mail.{D}", "A", ("127.0.0.2",), cname="real.example.test")}, "fail", "CNAME"),
+        (
+            "mx_records",
+            {f"{D} MX": Answer(D, "MX", ("10 192.0.2.1.",)), "192.0.2.1 A": Answer("192.0.2.1", "A", ())},
+            "fail",
+            "IP literal",
+        ),
+        ("mx_records", {f"{D} MX": Answer(D, "MX", error="no answer within 3 s")}, "error", "no answer within"),
+        ("dnssec_signed", {f"{D} DNSKEY": Answer(D, "DNSKEY", ())}, "fail", "insecure"),
+        ("dnssec_signed", {f"{D} DNSKEY": Answer(D, "DNSKEY", error="SERVFAIL", servfail=True)}, "fail", "bogus"),
+        ("dnssec_signed", {f"mail.{D} A": Answer(f"mail.{D}", "A", ("127.0.0.25",))}, "fail", "mail.example.test: insecure"),
+        ("dnssec_signed", {f"{D} DNSKEY": Answer(D, "DNSKEY", error="no answer within 3 s")}, "error", "no answer"),
+        ("dnssec_signed", {f"{D} MX": Answer(D, "MX", error="no answer within 3 s")}, "error", "no answer"),
+        ("dnssec_signed", {f"{D} MX": Answer(D, "MX", error="SERVFAIL", servfail=True)}, "fail", "bogus"),
+        ("dane_tlsa", {f"{D} MX": Answer(D, "MX", error="no answer within 3 s")}, "error", "no answer"),
+        ("mta_sts_policy", {f"{D} MX": Answer(D, "MX", error="no answer within 3 s")}, "error", "no answer"),
+        ("spf_record", {f"{D} TXT": txt(D, "hello")}, "fail", "no SPF record"),
+        ("spf_record", {f"{D} TXT": txt(D, "v=spf1 -all", "v=spf1 mx -all")}, "fail", "2 SPF records"),
+        ("spf_record", {f"{D} TXT": txt(D, "v=spf1 +all")}, "fail", "'+all'"),
+        ("spf_record", {f"{D} TXT": txt(D, "v=spf1 mx ?all")}, "fail", "'?all'"),
+        ("spf_record", {f"{D} TXT": txt(D, "v=spf1 mx ~all")}, "warn", "softfail"),
+        ("spf_record", {f"{D} TXT": txt(D, "v=spf1 mx")}, "warn", "no 'all'"),
+        ("spf_record", {f"{D} TXT": txt(D, "v=spf1 " + " ".join(f"include:i{n}.test" for n in range(11)) + " -all")}, "fail", "11 DNS"),
+        ("spf_record", {f"{D} TXT": txt(D, "v=spf1 bogus -all")}, "fail", "unknown term"),
+        (
+            "spf_record",
+            {f"{D} TXT": txt(D, "v=spf1 mx include:a.test -all"), "a.test TXT": txt("a.test", "v=spf1 " + "a " * 9 + "~all")},
+            "fail",
+            "11 DNS-querying terms with its includes",
+        ),
+        (
+            "spf_record",
+            {f"{D} TXT": txt(D, "v=spf1 include:a.test -all"), "a.test TXT": txt("a.test", "v=spf1 -all", "v=spf1 a -all")},
+            "fail",
+            "a.test (included) has 2 SPF records",
+        ),
+        ("dmarc_record", {f"_dmarc.{D} TXT": txt(f"_dmarc.{D}")}, "fail", "no DMARC"),
+        ("dmarc_record", {f"_dmarc.{D} TXT": txt(f"_dmarc.{D}", "v=DMARC1; p=none; rua=mailto:a@b")}, "warn", "p=none"),
+        ("dmarc_record", {f"_dmarc.{D} TXT": txt(f"_dmarc.{D}", "v=DMARC1; p=reject")}, "warn", "no rua"),
+        ("dmarc_record", {f"_dmarc.{D} TXT": txt(f"_dmarc.{D}", "v=DMARC1; p=x", "v=DMARC1; p=none")}, "fail", "2 DMARC"),
+        ("dmarc_record", {f"_dmarc.{D} TXT": txt(f"_dmarc.{D}", "v=DMARC1; p=maybe")}, "fail", "none, quarantine"),
+        ("tls_rpt_record", {f"_smtp._tls.{D} TXT": txt(f"_smtp._tls.{D}")}, "warn", "unreported"),
+        ("tls_rpt_record", {f"_smtp._tls.{D} TXT": txt(f"_smtp._tls.{D}", "v=TLSRPTv1; rua=http://x")}, "fail", "mailto:address"),
+        (
+            "tls_rpt_record",
+            {f"_smtp._tls.{D} TXT": txt(f"_smtp._tls.{D}", "v=TLSRPTv1; rua=mailto:a@b", "v=TLSRPTv1;")},
+            "fail",
+            "2 TLS-RPT",
+        ),
+        ("mta_sts_policy", {f"_mta-sts.{D} TXT": txt(f"_mta-sts.{D}")}, "warn", "no v=STSv1"),
+        ("mta_sts_policy", {f"_mta-sts.{D} TXT": txt(f"_mta-sts.{D}", "v=STSv1; id=1", "v=STSv1; id=2")}, "fail", "2 v=STSv1"),
+        ("mta_sts_policy", {f"_mta-sts.{D} TXT": txt(f"_mta-sts.{D}", "v=STSv1; id=")}, "fail", "id"),
+        ("mta_sts_policy", {f"mta-sts.{D} A": Answer(f"mta-sts.{D}", "A", rcode="NXDOMAIN")}, "fail", "no A record"),
+    ],
+)
+def test_each_way_a_domain_breaks(check: str, change: dict[str, Answer], verdict: str, says: str) -> None:
+    got, text = judge(check, answers(**change))
+    assert got == verdict and says in text, text
+
+
+URL = "https://mta-sts.example.test/.well-known/mta-sts.txt"
+
+
+@pytest.mark.parametrize(
+    ("fetch", "verdict", "says"),
+    [
+        (PolicyFetch(URL, tls_error="unable to get local issuer certificate"), "fail", "certificate is refused"),
+        (PolicyFetch(URL, status=301, location="https://elsewhere/"), "fail", "redirects"),
+        (PolicyFetch(URL, status=404), "fail", "HTTP 404"),
+        (PolicyFetch(URL, status=200, content_type="text/html", body=POLICY), "fail", "text/html"),
+        (PolicyFetch(URL, status=200, content_type="text/plain", body=b"mode: enforce\r\n"), "fail", "version: STSv1"),
+        (PolicyFetch(URL, status=200, content_type="text/plain", body=POLICY.replace(b"mail.", b"mx.")), "fail", "matched by no mx"),
+        (
+            PolicyFetch(URL, status=200, content_type="text/plain; charset=utf-8", body=TESTING),
+            "warn",
+            "testing",
+        ),
+        (PolicyFetch(URL, status=200, content_type="text/plain", body=POLICY.replace(b"604800", b"3600")), "warn", "under a day"),
+    ],
+)
+def test_each_way_a_policy_breaks(fetch: PolicyFetch, verdict: str, says: str) -> None:
+    got, text = judge("mta_sts_policy", answers(), policy=fetch)
+    assert got == verdict and says in text, text
+
+
+def test_mta_sts_needs_each_mx_to_present_a_certificate_valid_for_its_name() -> None:
+    other = CA()
+    wrong_name = (other.issue_cert("other.example.test", key_type=KeyType.EC).certificate.public_bytes(Encoding.DER),)
+    verdict, text = judge("mta_sts_policy", answers(), chain=wrong_name)
+    assert verdict == "fail" and "not trusted" in text
+    misnamed = (_CA.issue_cert("other.example.test", key_type=KeyType.EC).certificate.public_bytes(Encoding.DER), CHAIN[1])
+    verdict, text = judge("mta_sts_policy", answers(), chain=misnamed)
+    assert verdict == "fail" and "not valid for the name mail.example.test" in text
+    verdict, text = judge("mta_sts_policy", answers(), chain=())
+    assert verdict == "fail" and "no TLS after STARTTLS" in text
+
+
+def tlsa(*records: str, secure: bool = True) -> dict[str, Answer]:
+    return {f"_25._tcp.mail.{D} TLSA": Answer(f"_25._tcp.mail.{D}", "TLSA", records, secure)}
+
+
+def test_spf_includes_are_counted_and_a_deep_one_makes_the_count_a_lower_bound() -> None:
+    included = {f"{D} TXT": txt(D, "v=spf1 mx include:a.test -all"), "a.test TXT": txt("a.test", "v=spf1 a include:b.test -all")}
+    verdict, text = judge("spf_record", answers(**included))
+    assert verdict == "pass" and "at least 4 lookups" in text
+    verdict, text = judge("spf_record", answers(**included, **{"b.test TXT": txt("b.test", "v=spf1 ip4:192.0.2.1 -all")}))
+    assert verdict == "pass" and "(4 lookups)" in text
+
+
+def test_dane() -> None:
+    chain = CHAIN
+    good = f"3 1 1 {association(chain[0], 1, 1).hex()}"
+    other = "3 1 1 " + "01" * 32
+    assert judge("dane_tlsa", answers(**tlsa(good)), chain=chain)[0] == "pass"
+    assert judge("dane_tlsa", answers(**tlsa(good, other)), chain=chain)[0] == "pass"  # the next key of a rollover
+    assert judge("dane_tlsa", answers(**tlsa(f"2 0 2 {association(chain[1], 0, 2).hex()}")), chain=chain)[0] == "pass"
+    verdict, text = judge("dane_tlsa", answers(**tlsa(other)), chain=chain)
+    assert verdict == "fail" and "no TLSA record matches" in text
+    verdict, text = judge("dane_tlsa", answers(**tlsa(good, secure=False)), chain=chain)
+    assert verdict == "fail" and "not DNSSEC-validated" in text
+    verdict, text = judge("dane_tlsa", answers(**tlsa(good, f"1 1 1 {association(chain[0], 1, 1).hex()}")), chain=chain)
+    assert verdict == "warn" and "unusable" in text
+    verdict, text = judge("dane_tlsa", answers(**{f"_25._tcp.mail.{D} TLSA": Answer("x", "TLSA", error="SERVFAIL", servfail=True)}))
+    assert verdict == "fail" and "DANE senders defer mail" in text
+    assert Verdict.ERROR.value == judge("dane_tlsa", answers(**{f"_25._tcp.mail.{D} TLSA": Answer("x", "TLSA", error="late")}))[0]
