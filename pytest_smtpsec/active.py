@@ -67,6 +67,10 @@ def pytest_configure(config: pytest.Config) -> None:
             "pytest-smtpsec: --smtpsec needs something to check: --smtpsec-host, --smtpsec-inventory or --smtpsec-host-config"
         )
     config.stash[SELECTED] = _take_builtin_ids(config, plan)
+    # gc.freeze() after collection; given back to the process (pytester runs in-process) by a cleanup added
+    # here, in configure, so that it runs last: after pytest's own end-of-run gc.collect(), which a frozen
+    # heap makes cheap (cleanups run in reverse, and this hook runs before pytest's unraisableexception).
+    config.add_cleanup(gc.unfreeze)
     if not hasattr(config, "workerinput"):
         reporter = Reporter(config, registry)
         config.pluginmanager.register(reporter, "smtpsec-reporter")
@@ -143,7 +147,7 @@ def _plan(config: pytest.Config, registry: Registry) -> Plan:
             settings.host_config, cf=settings.sendmail_cf, mc=settings.sendmail_mc, sendmail=settings.sendmail_bin
         )
     enabled = bool(config.getoption("smtpsec") or config.getini("smtpsec"))
-    return Plan(enabled=enabled, registry=registry, suites=suites, host_facts=host_facts)
+    return Plan(enabled=enabled, registry=registry, suites=tuple(suites), host_facts=host_facts)
 
 
 @pytest.hookimpl(tryfirst=True, optionalhook=True)
@@ -193,7 +197,7 @@ def pytest_make_collect_report(collector: pytest.Collector) -> Generator[None, p
     report = yield
     plan = collector.config.stash[PLAN]
     if isinstance(collector, pytest.Session) and plan.enabled and report.passed:
-        suites = plan.suites or [Suite(BUILTIN_SUITE, (), per_host=False)]
+        suites = plan.suites or (Suite(BUILTIN_SUITE, (), per_host=False),)
         for index, suite in enumerate(suites):
             facts = plan.host_facts if index == 0 else None
             root = SmtpsecCollector.from_parent(
@@ -212,7 +216,6 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     if session.config.option.collectonly or not plan.enabled:
         return
     gc.freeze()  # the collected tree lives until the end: keep the collector from walking it again and again
-    session.config.add_cleanup(gc.unfreeze)  # and give it back to the process (pytester runs in-process)
     items = [i for i in session.items if isinstance(i, NetworkCheckItem)]
     if workerinput := getattr(session.config, "workerinput", None):
         from .scheduling import own_items

@@ -41,11 +41,16 @@ class Engine:
 
     def probes(self, target: Target) -> Probes:
         """The probe cache of ``target``, shared by every check and fixture of the run."""
-        with self._lock:
-            return self._probes.setdefault(target, Probes(target))
+        found = self._probes.get(target)
+        if found is None:
+            with self._lock:
+                found = self._probes.setdefault(target, Probes(target))
+        return found
 
     def warm(self, target: Target) -> None:
         """Start probing ``target`` in the background: all its sessions at once, then every check on them."""
+        if target in self._warming:  # every item of a host asks: answer without the lock the probes take
+            return
         with self._lock:
             if target in self._warming:
                 return
@@ -81,6 +86,10 @@ class Engine:
             # The checks judge shared probes; judged side by side, the TLS handshakes that each of them asks
             # for on its own service (old versions, weak suites) overlap instead of queueing.
             places = [(check, where) for check in self.registry.network for where in check.places(target)]
+            if len(places) == 1:  # a no-mail host: one check, judged here rather than in a thread of its own
+                ((check, where),) = places
+                self._judge(check, target, where)
+                return
             pool = DaemonPool(PARALLEL_CHECKS, "smtpsec-check")
             try:
                 for future in [pool.submit(partial(self._judge, check, target, where)) for check, where in places]:

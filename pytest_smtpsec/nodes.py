@@ -43,17 +43,16 @@ class Plan:
 
     enabled: bool
     registry: Registry
-    suites: list[Suite] = field(default_factory=list)
+    suites: tuple[Suite, ...] = ()
     host_facts: HostFacts | None = None
     """The mail server's own host, for the host checks (``--smtpsec-host-config``)."""
     engine: Engine = field(init=False)
+    targets: tuple[Target, ...] = field(init=False)
+    """Every suite's targets (asked once per test by the fixtures: kept, not rebuilt)."""
 
     def __post_init__(self) -> None:
         self.engine = Engine(self.registry)
-
-    @property
-    def targets(self) -> list[Target]:
-        return [t for suite in self.suites for t in suite.targets]
+        self.targets = tuple(t for suite in self.suites for t in suite.targets)
 
 
 class CheckFailed(pytest.fail.Exception):  # type: ignore[misc,name-defined]  # public: pytest.fail.Exception

@@ -6,7 +6,7 @@ transport form (:meth:`Record.to_dict`, a report attribute xdist can serialise) 
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -81,18 +81,30 @@ class Record:
         return self.service is not None and self.verdict is not Verdict.SKIP and self.error is not ErrorKind.UNREACHABLE
 
     def to_dict(self) -> dict[str, Any]:
-        """The transport form: plain JSON-able values."""
-        data = asdict(self)
-        data.update(
-            service=self.service.value if self.service else None,
-            area=self.area.value,
-            verdict=self.verdict.value,
-            error=self.error.value if self.error else None,
-            facts=sorted(f.value for f in self.facts),
-            findings=list(self.findings),
-            rank=list(self.rank),
-        )
-        return data
+        """The transport form: plain JSON-able values (built field by field: ``asdict`` deep-copies, and
+        this runs once per result, ten thousand times on a large site)."""
+        return {
+            "target": self.target,
+            "role": self.role,
+            "address": self.address,
+            "service": self.service.value if self.service else None,
+            "check": self.check,
+            "title": self.title,
+            "area": self.area.value,
+            "hardening": self.hardening,
+            "verdict": self.verdict.value,
+            "reason": self.reason,
+            "findings": list(self.findings),
+            "transcript": self.transcript,
+            "note": self.note,
+            "fix": self.fix,
+            "error": self.error.value if self.error else None,
+            "facts": sorted(f.value for f in self.facts),
+            "seconds": self.seconds,
+            "connections": self.connections,
+            "nodeid": self.nodeid,
+            "rank": list(self.rank),
+        }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Record:
