@@ -37,6 +37,7 @@ from .nodes import (
 )
 from .plugin import MARKER_PREFIX
 from .registry import AnyCheck, Registry
+from .report import records
 from .report.records import ATTRIBUTE
 from .report.reporter import Reporter
 from .settings import OPTIONS, PASSWORD_ENV, Given, Settings, SettingsError
@@ -249,11 +250,25 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     if call.excinfo is not None and isinstance(call.excinfo.value, CheckFailed | CouldNotCheck):
         report.longrepr = str(call.excinfo.value)
     if call.when == "setup" and RECORDS in item.stash:
-        setattr(report, ATTRIBUTE, [r.to_dict() for r in item.stash[RECORDS]])
+        setattr(report, ATTRIBUTE, item.stash[RECORDS])  # as they are: only a report that leaves the process converts
     if report.failed:
         for client in item.stash.get(CLIENTS, []):
             report.sections.append((f"SMTP transcript: {client.service.value} (secrets masked)", client.transcript))
     return report
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_report_to_serializable(config: pytest.Config, report: pytest.CollectReport | pytest.TestReport) -> Generator[None, Any, Any]:
+    """xdist workers (and report logs) send the records as plain data."""
+    data = yield
+    return data if data is None else records.to_serializable(data)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_report_from_serializable(config: pytest.Config, data: dict[str, Any]) -> Generator[None, Any, Any]:
+    """The controller gets typed records back from a worker's report."""
+    report = yield
+    return report if report is None else records.from_serializable(report)
 
 
 # -- users' own tests: check markers, and the fixture aliases ---------------------------------------
