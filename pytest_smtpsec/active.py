@@ -68,10 +68,12 @@ def pytest_configure(config: pytest.Config) -> None:
             "pytest-smtpsec: --smtpsec needs something to check: --smtpsec-host, --smtpsec-inventory or --smtpsec-host-config"
         )
     config.stash[SELECTED] = _take_builtin_ids(config, plan)
-    # gc.freeze() after collection; given back to the process (pytester runs in-process) by a cleanup added
-    # here, in configure, so that it runs last: after pytest's own end-of-run gc.collect(), which a frozen
-    # heap makes cheap (cleanups run in reverse, and this hook runs before pytest's unraisableexception).
-    config.add_cleanup(gc.unfreeze)
+    # The heap is frozen after collection (pytest_collection_finish) and again at the very end: cleanups run in
+    # reverse and this hook runs before pytest's unraisableexception, so pytest's own end-of-run gc.collect()
+    # still sees everything made since collection, and the interpreter's exit then walks nothing (2 s with
+    # 10,000 hosts). What a previous run in this process froze (pytester runs in-process) is given back here.
+    gc.unfreeze()
+    config.add_cleanup(gc.freeze)
     if not hasattr(config, "workerinput"):
         reporter = Reporter(config, registry)
         config.pluginmanager.register(reporter, "smtpsec-reporter")

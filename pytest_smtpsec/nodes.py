@@ -6,6 +6,7 @@ is a failure. Shared by the built-in items and by users' tests that carry a chec
 
 from __future__ import annotations
 
+import functools
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -120,14 +121,19 @@ class NetworkCheckItem(CheckItem):
         self.check = check
         self.target = target
         self.where = where
-        self.add_marker(check.name)
+        self.add_marker(_mark(check.name))
         service = where.value if where else "host"
-        # with_args, not a call: the same mark, without pytest's check for a decorated function (per item)
-        self.add_marker(pytest.mark.smtpsec.with_args(host=target.name, role=target.role.value, service=service, check=check.name))
+        self.add_marker(_mark("smtpsec").with_args(host=target.name, role=target.role.value, service=service, check=check.name))
         self.extra_keyword_matches.add(target.role.value)
 
     def setup(self) -> None:
         run_checks(self, [self.check], self.target, self.where)
+
+
+@functools.cache
+def _mark(name: str) -> pytest.MarkDecorator:
+    """``pytest.mark.<name>``, looked up once per run's check rather than once per item."""
+    return getattr(pytest.mark, name)  # type: ignore[no-any-return]
 
 
 class HostCheckItem(CheckItem):

@@ -25,9 +25,11 @@ def _natural(name: str) -> tuple[str | int, ...]:
 _SERVICES: list[Service | None] = [None, *Service]
 
 
+_ROLES = {r.value: i for i, r in enumerate(Role)}
+
+
 def _role_order(role: str) -> int:
-    names = [r.value for r in Role]
-    return names.index(role) if role in names else len(names)
+    return _ROLES.get(role, len(_ROLES))
 
 
 def worst(verdicts: Iterable[Verdict]) -> Verdict:
