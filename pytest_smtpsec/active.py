@@ -74,6 +74,8 @@ def pytest_configure(config: pytest.Config) -> None:
     # 10,000 hosts). What a previous run in this process froze (pytester runs in-process) is given back here.
     gc.unfreeze()
     config.add_cleanup(gc.freeze)
+    if plan.targets:
+        gc.freeze()  # the targets live until the end: out of the collector's way while the items are built
     if not hasattr(config, "workerinput"):
         reporter = Reporter(config, registry)
         config.pluginmanager.register(reporter, "smtpsec-reporter")
@@ -210,15 +212,30 @@ def pytest_make_collect_report(collector: pytest.Collector) -> Generator[None, p
     return report
 
 
+@pytest.hookimpl(wrapper=True)
+def pytest_collection(session: pytest.Session) -> Generator[None, object, object]:
+    """No automatic garbage collection while the suite's nodes are built: with thousands of hosts, each full
+    collection walks the growing tree again (2 s of 10 for 100,000 hosts); the tree is frozen once built."""
+    if not session.config.stash[PLAN].enabled or not gc.isenabled():
+        return (yield)
+    gc.disable()
+    try:
+        return (yield)
+    finally:
+        gc.enable()
+
+
 def pytest_collection_finish(session: pytest.Session) -> None:
     """Probe every selected host at once in the background, so no host waits on another.
 
     (An xdist worker probes the hosts it is dealt at the start; any other it gets warms at its first check.)
     """
     plan = session.config.stash[PLAN]
-    if session.config.option.collectonly or not plan.enabled:
+    if not plan.enabled:
         return
     gc.freeze()  # the collected tree lives until the end: keep the collector from walking it again and again
+    if session.config.option.collectonly:
+        return
     items = [i for i in session.items if isinstance(i, NetworkCheckItem)]
     if workerinput := getattr(session.config, "workerinput", None):
         from .scheduling import own_items
@@ -246,7 +263,7 @@ def pytest_runtest_call(item: pytest.Item) -> None:
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[None, pytest.TestReport, pytest.TestReport]:
     report = yield
     if isinstance(item, CheckItem):
-        report.location = (report.location[0], report.location[1], item.headline)
+        report.location = item.report_location
         if report.skipped and isinstance(report.longrepr, tuple):  # "SKIPPED <test id>: <reason>", not plugin.py
             report.longrepr = (item.nodeid, None, report.longrepr[2])  # type: ignore[assignment]  # no line: the summary prints "id: reason"
     if call.excinfo is not None and isinstance(call.excinfo.value, CheckFailed | CouldNotCheck):

@@ -27,6 +27,10 @@ PARALLEL_CHECKS = 4
 
 NetworkCheck = ServiceCheck | TargetCheck
 
+_WARM: Future[None] = Future()
+"""What every host warmed without error shares in ``Engine._warming``."""
+_WARM.set_result(None)
+
 
 class Engine:
     """Probes and results of one run (one process: each xdist worker has its own)."""
@@ -56,7 +60,8 @@ class Engine:
                 return
             if self._pool is None:
                 self._pool = DaemonPool(PARALLEL_HOSTS, "smtpsec-probe")
-            self._warming[target] = self._pool.submit(lambda: self._warm(target))
+            future = self._warming[target] = self._pool.submit(lambda: self._warm(target))
+        future.add_done_callback(lambda done: self._settle(target, done))
 
     def run(self, check: NetworkCheck, target: Target, where: Service | None) -> CheckResult:
         """The result of ``check`` on one service of ``target`` (``where`` None: the host as a whole)."""
@@ -77,6 +82,12 @@ class Engine:
             self._pool.shutdown()
 
     # -- internals -------------------------------------------------------------------------------
+
+    def _settle(self, target: Target, done: Future[None]) -> None:
+        """A host warmed without error keeps a shared finished future, not its own (a lock and a condition
+        per host: megabytes on a large site)."""
+        if not done.cancelled() and done.exception() is None:
+            self._warming[target] = _WARM
 
     def _warm(self, target: Target) -> None:
         """All of a host's probing, within its timeout: name lookup, sessions (at once), then the checks."""

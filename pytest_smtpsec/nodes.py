@@ -104,6 +104,11 @@ class CheckItem(pytest.Item):
         # names have dots. Failure headlines get the whole node id in pytest_runtest_makereport.
         return self.path, None, self.name
 
+    @functools.cached_property
+    def report_location(self) -> tuple[str, int | None, str]:
+        """``location`` with :attr:`headline` last: one tuple for the item's three reports (kept to the end)."""
+        return (self.location[0], self.location[1], self.headline)
+
     @property
     def headline(self) -> str:
         """The failure headline: the id, or with a dotted host name (which pytest's -v lines would show
@@ -186,14 +191,20 @@ def store_results(item: pytest.Item, results: list[tuple[AnyCheck, CheckResult]]
     for record in records:
         item.user_properties += [
             ("smtpsec_host", record.target),
-            ("smtpsec_role", record.role),
-            ("smtpsec_service", record.service.value if record.service else "host"),
-            ("smtpsec_check", record.check),
-            ("smtpsec_verdict", record.verdict.value),
+            _property("smtpsec_role", record.role),
+            _property("smtpsec_service", record.service.value if record.service else "host"),
+            _property("smtpsec_check", record.check),
+            _property("smtpsec_verdict", record.verdict.value),
         ]
     errors = [failure.render(c, r) for c, r in results if r.verdict is Verdict.ERROR]
     if errors:
         raise CouldNotCheck("\n\n".join(errors))
+
+
+@functools.cache
+def _property(name: str, value: str) -> tuple[str, str]:
+    """One tuple per distinct user property, shared by the items (and the reports, which copy the list)."""
+    return (name, value)
 
 
 def settle(item: pytest.Item) -> None:

@@ -41,7 +41,7 @@ def counts(records: Iterable[Record]) -> dict[Verdict, int]:
     return {v: verdicts.count(v) for v in Verdict}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Cell:
     """One host x check: the records of each service it ran on, shown as the worst of their verdicts."""
 
@@ -72,7 +72,7 @@ class Cell:
         return first.reason.splitlines()[0] if first.reason else ""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Host:
     name: str
     role: str
@@ -107,7 +107,7 @@ class Host:
         return self.has(Fact.LISTENS_BUT_MUST_NOT) or any(r.reached for r in self.records)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Group:
     """Hosts of one role, with the checks (and areas) that ran on any of them as columns."""
 
@@ -117,7 +117,7 @@ class Group:
     hosts: tuple[Host, ...]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Site:
     hosts: tuple[Host, ...]
     groups: tuple[Group, ...]
@@ -155,7 +155,7 @@ class Site:
         return sorted(found, key=lambda f: f.cell.verdict.severity)  # stable: host and check order kept
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Finding:
     """A cell worth a line below the grid, with the services it concerns."""
 
