@@ -28,11 +28,11 @@ COLLECT_GOAL = {100000: 20.0}
 
 
 NOTES = """\
-Before this work (commit df1f20d, same box, 2026-12-03, load average 2-6): 1,000 hosts 5.4 s and 61 MB;
-10,000 hosts 31.2 s and 182 MB (16.4 s at a quieter hour); 100,000 collected in {before_collect}.
-The machine is shared: wall times move by a factor of two with the other jobs' load. After it, 10,000
-hosts take 10-12 s of CPU (user and system, `/usr/bin/time`): 10.1 s of wall time at a load average of
-3.5, 12 s at 5-6, so the time goal is met only on a quiet machine; the memory goal is met.
+Before this work (commit df1f20d, same box, 2026-12-03, load averages 2-6): 1,000 hosts 5.4 s and 61 MB;
+10,000 hosts 20.9-31.2 s, 23 s of CPU (user and system) and 182-186 MB; 100,000 collected in {before_collect}.
+The machine is shared, so wall times move with the other jobs' load. After it, 10,000 hosts take 12-15 s
+of CPU and 10.1-12.5 s of wall time at load averages 2-6: the time goal is met only on a quiet machine;
+the memory goal is met at the edge (147-151 MB from run to run).
 
 What made it linear and lean (profiled with py-spy `--gil` and cProfile):
 
@@ -56,7 +56,7 @@ probing of 10,000 refused hosts shares the interpreter's lock with it (about 2 s
 would need a leaner run protocol for the built-in items or probing in a separate process.
 """
 """Printed under the table; ``{before_collect}`` is filled from BEFORE_COLLECT."""
-BEFORE_COLLECT = "47.8 s"
+BEFORE_COLLECT = "26.4 s and 446 MB"
 
 
 def inventory(hosts: int) -> str:
