@@ -27,6 +27,10 @@ PARALLEL_CHECKS = 4
 
 NetworkCheck = ServiceCheck | TargetCheck
 
+_WARM: Future[None] = Future()
+"""What every host warmed without error shares in ``Engine._warming``."""
+_WARM.set_result(None)
+
 
 class Engine:
     """Probes and results of one run (one process: each xdist worker has its own)."""
@@ -41,17 +45,23 @@ class Engine:
 
     def probes(self, target: Target) -> Probes:
         """The probe cache of ``target``, shared by every check and fixture of the run."""
-        with self._lock:
-            return self._probes.setdefault(target, Probes(target))
+        found = self._probes.get(target)
+        if found is None:
+            with self._lock:
+                found = self._probes.setdefault(target, Probes(target))
+        return found
 
     def warm(self, target: Target) -> None:
         """Start probing ``target`` in the background: all its sessions at once, then every check on them."""
+        if target in self._warming:  # every item of a host asks: answer without the lock the probes take
+            return
         with self._lock:
             if target in self._warming:
                 return
             if self._pool is None:
                 self._pool = DaemonPool(PARALLEL_HOSTS, "smtpsec-probe")
-            self._warming[target] = self._pool.submit(lambda: self._warm(target))
+            future = self._warming[target] = self._pool.submit(lambda: self._warm(target))
+        future.add_done_callback(lambda done: self._settle(target, done))
 
     def run(self, check: NetworkCheck, target: Target, where: Service | None) -> CheckResult:
         """The result of ``check`` on one service of ``target`` (``where`` None: the host as a whole)."""
@@ -73,6 +83,12 @@ class Engine:
 
     # -- internals -------------------------------------------------------------------------------
 
+    def _settle(self, target: Target, done: Future[None]) -> None:
+        """A host warmed without error keeps a shared finished future, not its own (a lock and a condition
+        per host: megabytes on a large site)."""
+        if not done.cancelled() and done.exception() is None:
+            self._warming[target] = _WARM
+
     def _warm(self, target: Target) -> None:
         """All of a host's probing, within its timeout: name lookup, sessions (at once), then the checks."""
         probes = self.probes(target)
@@ -81,6 +97,10 @@ class Engine:
             # The checks judge shared probes; judged side by side, the TLS handshakes that each of them asks
             # for on its own service (old versions, weak suites) overlap instead of queueing.
             places = [(check, where) for check in self.registry.network for where in check.places(target)]
+            if len(places) == 1:  # a no-mail host: one check, judged here rather than in a thread of its own
+                ((check, where),) = places
+                self._judge(check, target, where)
+                return
             pool = DaemonPool(PARALLEL_CHECKS, "smtpsec-check")
             try:
                 for future in [pool.submit(partial(self._judge, check, target, where)) for check, where in places]:

@@ -109,8 +109,9 @@ class _Lines:
 
     def __init__(self, text: str) -> None:
         self.lines = text.splitlines()
-        self.hosts = [i + 1 for i, line in enumerate(self.lines) if re.match(r"\s*\[\[\s*host\s*\]\]", line)]
-        self.defaults = next((i + 1 for i, line in enumerate(self.lines) if re.match(r"\s*\[\s*defaults\s*\]", line)), 1)
+        headers = [(i + 1, line) for i, line in enumerate(self.lines) if line.lstrip().startswith("[")]  # no regex per line
+        self.hosts = [number for number, line in headers if re.match(r"\s*\[\[\s*host\s*\]\]", line)]
+        self.defaults = next((number for number, line in headers if re.match(r"\s*\[\s*defaults\s*\]", line)), 1)
 
     def key(self, start: int, key: str) -> int:
         """The line of ``key`` in the table that starts at line ``start`` (or the header line)."""
@@ -198,8 +199,8 @@ class Inventory:
                 raise fail(line_of("name"), f"name/address: {exc}") from None
             assert name is not None
             if name in seen:
-                raise fail(line_of("name"), f"duplicate host name {name!r} (first at line {seen[name]})")
-            seen[name] = line_of("name")
+                raise fail(line_of("name"), f"duplicate host name {name!r} (first at line {where.key(seen[name], 'name')})")
+            seen[name] = start  # the table's line: the key's own is looked up only for the message
             values = {**common, "tls_name": name, **self._values({k: v for k, v in entry.items() if k in KEYS}, line_of, fail)}
             try:
                 targets.append(build_target(address or name, values, environ, name=name, need_password=need_password))

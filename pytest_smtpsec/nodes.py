@@ -6,6 +6,7 @@ is a failure. Shared by the built-in items and by users' tests that carry a chec
 
 from __future__ import annotations
 
+import functools
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -43,17 +44,16 @@ class Plan:
 
     enabled: bool
     registry: Registry
-    suites: list[Suite] = field(default_factory=list)
+    suites: tuple[Suite, ...] = ()
     host_facts: HostFacts | None = None
     """The mail server's own host, for the host checks (``--smtpsec-host-config``)."""
     engine: Engine = field(init=False)
+    targets: tuple[Target, ...] = field(init=False)
+    """Every suite's targets (asked once per test by the fixtures: kept, not rebuilt)."""
 
     def __post_init__(self) -> None:
         self.engine = Engine(self.registry)
-
-    @property
-    def targets(self) -> list[Target]:
-        return [t for suite in self.suites for t in suite.targets]
+        self.targets = tuple(t for suite in self.suites for t in suite.targets)
 
 
 class CheckFailed(pytest.fail.Exception):  # type: ignore[misc,name-defined]  # public: pytest.fail.Exception
@@ -104,6 +104,11 @@ class CheckItem(pytest.Item):
         # names have dots. Failure headlines get the whole node id in pytest_runtest_makereport.
         return self.path, None, self.name
 
+    @functools.cached_property
+    def report_location(self) -> tuple[str, int | None, str]:
+        """``location`` with :attr:`headline` last: one tuple for the item's three reports (kept to the end)."""
+        return (self.location[0], self.location[1], self.headline)
+
     @property
     def headline(self) -> str:
         """The failure headline: the id, or with a dotted host name (which pytest's -v lines would show
@@ -121,13 +126,19 @@ class NetworkCheckItem(CheckItem):
         self.check = check
         self.target = target
         self.where = where
-        self.add_marker(check.name)
+        self.add_marker(_mark(check.name))
         service = where.value if where else "host"
-        self.add_marker(pytest.mark.smtpsec(host=target.name, role=target.role.value, service=service, check=check.name))
+        self.add_marker(_mark("smtpsec").with_args(host=target.name, role=target.role.value, service=service, check=check.name))
         self.extra_keyword_matches.add(target.role.value)
 
     def setup(self) -> None:
         run_checks(self, [self.check], self.target, self.where)
+
+
+@functools.cache
+def _mark(name: str) -> pytest.MarkDecorator:
+    """``pytest.mark.<name>``, looked up once per run's check rather than once per item."""
+    return getattr(pytest.mark, name)  # type: ignore[no-any-return]
 
 
 class HostCheckItem(CheckItem):
@@ -180,14 +191,20 @@ def store_results(item: pytest.Item, results: list[tuple[AnyCheck, CheckResult]]
     for record in records:
         item.user_properties += [
             ("smtpsec_host", record.target),
-            ("smtpsec_role", record.role),
-            ("smtpsec_service", record.service.value if record.service else "host"),
-            ("smtpsec_check", record.check),
-            ("smtpsec_verdict", record.verdict.value),
+            _property("smtpsec_role", record.role),
+            _property("smtpsec_service", record.service.value if record.service else "host"),
+            _property("smtpsec_check", record.check),
+            _property("smtpsec_verdict", record.verdict.value),
         ]
     errors = [failure.render(c, r) for c, r in results if r.verdict is Verdict.ERROR]
     if errors:
         raise CouldNotCheck("\n\n".join(errors))
+
+
+@functools.cache
+def _property(name: str, value: str) -> tuple[str, str]:
+    """One tuple per distinct user property, shared by the items (and the reports, which copy the list)."""
+    return (name, value)
 
 
 def settle(item: pytest.Item) -> None:

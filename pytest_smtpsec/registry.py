@@ -30,6 +30,10 @@ class Registry:
             if check.name in self._checks:
                 raise ValueError(f"two checks named {check.name!r}: check names must be unique")
             self._checks[check.name] = check
+        areas = list(Area)
+        self._order = {name: (areas.index(c.area), i) for i, (name, c) in enumerate(self._checks.items())}
+        self.network: tuple[ServiceCheck | TargetCheck, ...] = tuple(c for c in self if isinstance(c, ServiceCheck | TargetCheck))
+        self.host: tuple[HostCheck, ...] = tuple(c for c in self if isinstance(c, HostCheck))
 
     def __iter__(self) -> Iterator[AnyCheck]:
         return iter(self._checks.values())
@@ -43,17 +47,6 @@ class Registry:
     def __getitem__(self, name: str) -> AnyCheck:
         return self._checks[name]
 
-    @property
-    def network(self) -> tuple[ServiceCheck | TargetCheck, ...]:
-        return tuple(c for c in self if isinstance(c, ServiceCheck | TargetCheck))
-
-    @property
-    def host(self) -> tuple[HostCheck, ...]:
-        return tuple(c for c in self if isinstance(c, HostCheck))
-
     def order(self, name: str) -> tuple[int, int]:
         """Sort key of a check's results in reports: by area, then registration order (unknown names last)."""
-        check = self._checks.get(name)
-        if check is None:
-            return (len(Area), len(self._checks))
-        return (list(Area).index(check.area), list(self._checks).index(name))
+        return self._order.get(name, (len(Area), len(self._checks)))

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import ipaddress
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from enum import Enum
 from pathlib import Path
 
@@ -153,6 +154,14 @@ class Target:
             object.__setattr__(self, "tls_name", self.host)
         if not self.name:
             object.__setattr__(self, "name", self.tls_name)
+
+    @functools.cached_property
+    def _hash(self) -> int:
+        return hash(tuple(getattr(self, f.name) for f in fields(self)))
+
+    def __hash__(self) -> int:
+        """The fields' hash, computed once: a target keys the engine's caches, asked several times per item."""
+        return self._hash
 
     @property
     def services(self) -> tuple[Service, ...]:

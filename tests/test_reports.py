@@ -17,7 +17,7 @@ import socket
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -33,8 +33,8 @@ from pytest_smtpsec.report import html_report, summary
 from pytest_smtpsec.report.json_report import SCHEMA, Run
 from pytest_smtpsec.report.records import Record
 from pytest_smtpsec.report.site import site_of
-from pytest_smtpsec.target import Role, Target
-from pytest_smtpsec.verdict import Verdict
+from pytest_smtpsec.target import Role, Service, Target
+from pytest_smtpsec.verdict import ErrorKind, Fact, Verdict
 
 SCHEMA_FILE = Path(__file__).parent.parent / "pytest_smtpsec" / "report" / "schema.json"
 RUN_TIMEOUT = 240
@@ -423,6 +423,35 @@ def test_html_escapes_everything_a_server_or_inventory_said() -> None:
     page = html_report.render(site_of(records), Run(started=dt.datetime.now(dt.UTC), duration=1.0, exit_status=1))
     assert page.count("<script") == 1 and "<img" not in page and "</pre></section><" not in page
     assert "&lt;script&gt;document.title=&#x27;pwned&#x27;&lt;/script&gt;" in page
+
+
+def test_a_record_travels_as_plain_data_and_comes_back_the_same() -> None:
+    """The transport form (a report attribute xdist serialises) is built field by field: it must name them all."""
+    record = Record(
+        target="mail.example.org",
+        role="mail-server",
+        address="127.0.0.1:25",
+        service=Service.SMTP,
+        check="no_mail_service",
+        title="t",
+        area=Area.EXPOSURE,
+        hardening=True,
+        verdict=Verdict.ERROR,
+        reason="r",
+        findings=("a", "b"),
+        transcript="S: 220",
+        note="n",
+        fix="f",
+        error=ErrorKind.UNREACHABLE,
+        facts=frozenset({Fact.LISTENS_BUT_MUST_NOT}),
+        seconds=0.5,
+        connections=3,
+        nodeid="site.toml::mail.example.org::smtp::no_mail_service",
+        rank=(1, 2),
+    )
+    data = record.to_dict()
+    assert set(data) == {f.name for f in fields(Record)}
+    assert json.loads(json.dumps(data)) == data and Record.from_dict(data) == record
 
 
 def test_xdist_workers_report_through_the_controller(

@@ -78,6 +78,7 @@ class Probes:
                     self._results[key] = _Failed(exc)
                 with self._lock:
                     self.connections += connections
+                    del self._key_locks[key]  # answered: whoever asks next finds the answer, no lock kept per key
             found = self._results[key]
         if isinstance(found, _Failed):
             raise found.error

@@ -14,7 +14,7 @@ BANNER_WAIT = 0.3
 """How long to wait for a banner on a port that should not be open, only to show what answers."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class PortState:
     port: int
     open: bool

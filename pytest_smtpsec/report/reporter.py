@@ -12,7 +12,7 @@ import pytest
 from . import summary
 from .json_report import Run
 from .records import Record, records_of
-from .site import site_of
+from .site import Site, site_of
 
 if TYPE_CHECKING:
     from ..registry import Registry
@@ -29,6 +29,14 @@ class Reporter:
         self.writes_files = False
         self.started = dt.datetime.now(dt.UTC)
         self._clock = time.monotonic()
+        self._site: tuple[int, Site] | None = None
+
+    @property
+    def site(self) -> Site:
+        """The records grouped for the reports, once for the terminal and the file writers both."""
+        if self._site is None or self._site[0] != len(self.records):
+            self._site = (len(self.records), site_of(self.records))
+        return self._site[1]
 
     def add_files(self, settings: Settings) -> None:
         """Register the JSON and HTML writers the settings ask for (each implements ``pytest_smtpsec_report``)."""
@@ -53,13 +61,13 @@ class Reporter:
         if not (self.records or self.writes_files):  # a file the user asked for is written even when empty
             return
         run = Run(self.started, time.monotonic() - self._clock, int(exitstatus))
-        self.config.hook.pytest_smtpsec_report(config=self.config, site=site_of(self.records), run=run)
+        self.config.hook.pytest_smtpsec_report(config=self.config, site=self.site, run=run)
 
     def pytest_terminal_summary(self, terminalreporter: pytest.TerminalReporter) -> None:
         if not self.records:
             return
         terminalreporter.write_sep("=", "smtpsec summary")
-        for line in summary.render(site_of(self.records)):
+        for line in summary.render(self.site):
             for text, verdict in line:
                 terminalreporter.write(text, **summary.markup(verdict))
             terminalreporter.line("")

@@ -25,9 +25,11 @@ def _natural(name: str) -> tuple[str | int, ...]:
 _SERVICES: list[Service | None] = [None, *Service]
 
 
+_ROLES = {r.value: i for i, r in enumerate(Role)}
+
+
 def _role_order(role: str) -> int:
-    names = [r.value for r in Role]
-    return names.index(role) if role in names else len(names)
+    return _ROLES.get(role, len(_ROLES))
 
 
 def worst(verdicts: Iterable[Verdict]) -> Verdict:
@@ -39,7 +41,7 @@ def counts(records: Iterable[Record]) -> dict[Verdict, int]:
     return {v: verdicts.count(v) for v in Verdict}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Cell:
     """One host x check: the records of each service it ran on, shown as the worst of their verdicts."""
 
@@ -70,7 +72,7 @@ class Cell:
         return first.reason.splitlines()[0] if first.reason else ""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Host:
     name: str
     role: str
@@ -105,7 +107,7 @@ class Host:
         return self.has(Fact.LISTENS_BUT_MUST_NOT) or any(r.reached for r in self.records)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Group:
     """Hosts of one role, with the checks (and areas) that ran on any of them as columns."""
 
@@ -115,7 +117,7 @@ class Group:
     hosts: tuple[Host, ...]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Site:
     hosts: tuple[Host, ...]
     groups: tuple[Group, ...]
@@ -153,7 +155,7 @@ class Site:
         return sorted(found, key=lambda f: f.cell.verdict.severity)  # stable: host and check order kept
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Finding:
     """A cell worth a line below the grid, with the services it concerns."""
 
