@@ -123,11 +123,7 @@ class Jail:
         """Host pids of the live processes inside the namespace (none if the record names our own)."""
         if self.pid_ns == _pid_ns(os.getpid()):
             return []
-        return [
-            pid
-            for pid in _pids()
-            if _pid_ns(pid) == self.pid_ns and (f := proc_stat(pid)) and f[0] != "Z" and self._rooted_here(pid)
-        ]
+        return [pid for pid in _pids() if _pid_ns(pid) == self.pid_ns and (f := proc_stat(pid)) and f[0] != "Z" and self._rooted_here(pid)]
 
     def _rooted_here(self, pid: int) -> bool:
         """The kernel reuses namespace inode numbers: another jail's process can carry ours. Its root (the
