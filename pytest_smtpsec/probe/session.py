@@ -182,9 +182,8 @@ class Plan:
     """What one session asks beyond the banner and EHLO."""
 
     kind: Kind
-    logins: tuple[tuple[str, Identity], ...] | None = None
-    """Bad logins to try after TLS; None: the first ones of :func:`bad_logins` for this session's kind."""
     first_login: int = 0
+    """Of a wrong-login session: where in :func:`bad_logins` (of its own EHLO) its two attempts start."""
 
 
 def password_mechanisms(ehlo: Reply | None) -> tuple[str, ...]:
@@ -300,9 +299,8 @@ class _Dialogue:
             self.ask(Step.VRFY_TLS, f"VRFY <postmaster@{self._local_domain}>")
             self._relay_matrix(phase, forms=False)
         else:
-            cases = self.plan.logins if self.plan.logins is not None else bad_logins(ehlo)
             start = self.plan.first_login
-            for mechanism, identity in cases[start : start + AUTH_PER_CONNECTION]:
+            for mechanism, identity in bad_logins(ehlo)[start : start + AUTH_PER_CONNECTION]:
                 self._auth(phase, mechanism, identity)
 
     # -- the steps -------------------------------------------------------------------------------
@@ -393,7 +391,7 @@ class _Dialogue:
             final = conn.command("*", stage) if first.intermediate else first
         elif mechanism == "PLAIN":
             shown = "AUTH PLAIN ********" if secret else None
-            first = final = conn.command(f"AUTH PLAIN {_b64(f'{chr(0)}{user}{chr(0)}{password}')}", stage, shown=shown)
+            first = final = conn.command(auth_plain(user, password), stage, shown=shown)
         elif mechanism == "LOGIN":
             first = final = conn.command("AUTH LOGIN", stage)
             if final.intermediate:
