@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from children import stop
 from tiers import lab_fixture, mark_tiers
 
 from pytest_smtpsec.lab.pool import LabPool
@@ -77,10 +78,5 @@ def sshd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             "&strict_host_key_checking=yes&ssh_config=/dev/null&connect_timeout=5"
         )
     finally:
-        proc.terminate()
-        try:
-            proc.wait(5)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop(proc)
         log.close()

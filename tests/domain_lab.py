@@ -21,6 +21,7 @@ from typing import ClassVar
 import dns.message
 import dns.query
 import dns.rdatatype
+from children import stop
 
 from pytest_smtpsec.lab.pki import CA, KeyType
 from pytest_smtpsec.lab.ports import free_port
@@ -79,12 +80,7 @@ def _daemon(argv: list[str], log: Path) -> Iterator[subprocess.Popen[bytes]]:
     try:
         yield proc
     finally:
-        proc.terminate()
-        try:
-            proc.wait(5)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(5)
+        stop(proc)
 
 
 @contextmanager

@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from children import stop
 
 from pytest_smtpsec.host import HOST_CHECKS, HostFacts, LocalRunner
 from pytest_smtpsec.lab.layout import Layout
@@ -48,12 +49,7 @@ def saslauthd(tmp_path: Path) -> Iterator[Path]:
             time.sleep(0.05)
         yield run_dir
     finally:
-        proc.terminate()
-        try:
-            proc.wait(5)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop(proc)
 
 
 def test_skips_on_the_secure_profile_saying_why(secure_state: Path) -> None:
