@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import gc
 import os
+import re
 from collections.abc import Callable, Generator, Iterator
 from pathlib import Path
 from typing import Any
@@ -35,7 +36,7 @@ from .nodes import (
     settle,
     store_results,
 )
-from .plugin import MARKER_PREFIX
+from .plugin import MARKER_PREFIX, SELECT
 from .registry import AnyCheck, Registry
 from .report import records
 from .report.records import ATTRIBUTE
@@ -43,6 +44,7 @@ from .report.reporter import Reporter
 from .settings import OPTIONS, PASSWORD_ENV, Given, Settings, SettingsError
 from .stash import CLIENTS, PLAN, RECORDS, RESULTS
 from .target import Target
+from .verdict import SmtpsecWarning
 
 SELECTED = pytest.StashKey[list[str]]()
 """Built-in ids given as arguments (``pytest smtpsec::smtps``): taken out of the file arguments, selected here."""
@@ -68,6 +70,7 @@ def pytest_configure(config: pytest.Config) -> None:
             "pytest-smtpsec: --smtpsec needs something to check: --smtpsec-host, --smtpsec-inventory or --smtpsec-host-config"
         )
     config.stash[SELECTED] = _take_builtin_ids(config, plan)
+    _rename_selection_marker(config)
     # The heap is frozen after collection (pytest_collection_finish) and again at the very end: cleanups run in
     # reverse and this hook runs before pytest's unraisableexception, so pytest's own end-of-run gc.collect()
     # still sees everything made since collection, and the interpreter's exit then walks nothing (2 s with
@@ -80,6 +83,18 @@ def pytest_configure(config: pytest.Config) -> None:
         reporter = Reporter(config, registry)
         config.pluginmanager.register(reporter, "smtpsec-reporter")
         reporter.add_files(_settings(config))
+
+
+def _rename_selection_marker(config: pytest.Config) -> None:
+    """``-m "smtpsec(...)"``, the selection marker's name before 0.2.0, still selects: it is read as ``mailsec``."""
+    expression = config.option.markexpr or ""
+    renamed = re.sub(r"\bsmtpsec\b", SELECT, expression)
+    if renamed != expression:
+        config.option.markexpr = renamed
+        config.issue_config_time_warning(
+            SmtpsecWarning(f'-m "{expression}": the marker on the built-in tests is now {SELECT} (read as -m "{renamed}")'),
+            stacklevel=2,
+        )
 
 
 def _take_builtin_ids(config: pytest.Config, plan: Plan) -> list[str]:
@@ -206,7 +221,7 @@ def pytest_make_collect_report(collector: pytest.Collector) -> Generator[None, p
         for index, suite in enumerate(suites):
             facts = plan.host_facts if index == 0 else None
             root = SmtpsecCollector.from_parent(
-                collector, name=suite.name, nodeid=suite.name, suite=suite, targets=suite.targets, host_facts=facts
+                collector, name=suite.keyword, nodeid=suite.name, suite=suite, targets=suite.targets, host_facts=facts
             )
             report.result.append(root)
     return report

@@ -17,6 +17,7 @@ import pytest
 from .checks import ServiceCheck, TargetCheck
 from .engine import Engine, NetworkCheck
 from .host import HostCheck, HostFacts
+from .plugin import SELECT
 from .registry import AnyCheck, Registry
 from .report import failure
 from .report.records import Record
@@ -36,6 +37,14 @@ class Suite:
     targets: tuple[Target, ...]
     per_host: bool
     """Whether ids name the host next (an inventory: ``site.toml::<host>::...``) or not (one host)."""
+
+    @property
+    def keyword(self) -> str:
+        """The root's name, which ``-k`` matches (its id stays :attr:`name`): an inventory's file name; for one
+        host its name, not ``smtpsec`` (``-k smtps`` would match every test through it)."""
+        if self.per_host:
+            return self.name
+        return self.targets[0].name if len(self.targets) == 1 else "built-in"
 
 
 @dataclass
@@ -128,7 +137,7 @@ class NetworkCheckItem(CheckItem):
         self.where = where
         self.add_marker(_mark(check.name))
         service = where.value if where else "host"
-        self.add_marker(_mark("smtpsec").with_args(host=target.name, role=target.role.value, service=service, check=check.name))
+        self.add_marker(_mark(SELECT).with_args(host=target.name, role=target.role.value, service=service, check=check.name))
         self.extra_keyword_matches.add(target.role.value)
 
     def setup(self) -> None:
@@ -149,7 +158,7 @@ class HostCheckItem(CheckItem):
         self.check = check
         self.facts = facts
         self.add_marker(check.name)
-        self.add_marker(pytest.mark.smtpsec(host=facts.name, role="host-config", service="config", check=check.name))
+        self.add_marker(_mark(SELECT)(host=facts.name, role="host-config", service="config", check=check.name))
 
     def setup(self) -> None:
         engine = self.config.stash[PLAN].engine

@@ -32,7 +32,10 @@ def builtin_check_names() -> tuple[str, ...]:
     return tuple(name for name in modules if not name.startswith("_") and name != "base")
 
 
-SELECT_MARKER = "smtpsec(host, role, service, check): on every built-in check, to select with -m \"smtpsec(role='no-mail')\"."
+SELECT = "mailsec"
+"""The marker on every built-in test, to select by keyword argument. Not ``smtpsec``: ``-k`` matches marker
+names by substring, and ``-k smtps`` would then select every built-in test."""
+SELECT_MARKER = f"{SELECT}(host, role, service, check): on every built-in check, to select with -m \"{SELECT}(service='smtps')\"."
 ENABLING = ("host", "inventory", "host-config", "json", "html")
 """The options that name something to check or a report to write: giving one puts the plugin to work."""
 

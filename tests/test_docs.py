@@ -138,7 +138,7 @@ def test_every_fixture_and_marker_is_in_the_configuration_reference(registered: 
     assert {"smtp_target", "smtp_session", "smtpsec_check"} <= registered.fixtures
     missing = [f for f in registered.fixtures if not f.startswith("_") and f"### `{f}`" not in text]
     assert not missing, f"fixtures without a section in docs/configuration.md: {missing}"
-    plugin_markers = {f"smtpsec_{name}" for name in ALL_CHECKS} | {"smtpsec"}
+    plugin_markers = {f"smtpsec_{name}" for name in ALL_CHECKS} | {"mailsec"}
     assert plugin_markers <= registered.markers
     assert not [m for m in plugin_markers if f"pytest.mark.{m}" not in text and f"`{m}(" not in text]
 

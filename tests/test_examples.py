@@ -157,7 +157,7 @@ def test_site_passes_with_its_mail_servers_on_the_reference(
 
 @pytest.mark.lab
 def test_site_selects_the_quiet_hosts_by_role(lab: LabPool, pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
-    result = run_site(pytester, monkeypatch, lab, "-m", "smtpsec(role='no-mail')", "-v")
+    result = run_site(pytester, monkeypatch, lab, "-m", "mailsec(role='no-mail')", "-v")
     quiet = [h for h in load_inventory(pytester.path / "department.toml") if h.role is Role.NO_MAIL]
     result.assert_outcomes(passed=len(quiet), deselected=None)
     assert all(h.name in result.stdout.str() or h.name.replace(".", "::") in result.stdout.str() for h in quiet)
@@ -165,7 +165,7 @@ def test_site_selects_the_quiet_hosts_by_role(lab: LabPool, pytester: pytest.Pyt
 
 @pytest.mark.lab
 def test_site_catches_a_workstation_that_listens(lab: LabPool, pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
-    result = run_site(pytester, monkeypatch, lab, "-m", "smtpsec(role='no-mail')", listening="ws-03.dept.example.org")
+    result = run_site(pytester, monkeypatch, lab, "-m", "mailsec(role='no-mail')", listening="ws-03.dept.example.org")
     failed = [line.split()[1] for line in result.stdout.lines if line.startswith("FAILED ")]
     assert failed == ["department.toml::ws-03.dept.example.org::no_mail_service"]
     result.stdout.fnmatch_lines(["no_mail_service on ws-03.dept.example.org*: INSECURE", "*accepts connections*"])

@@ -92,7 +92,7 @@ def test_ids_and_selection_by_host_role_service_and_check(pytester: pytest.Pytes
     )
     by_host = pytester.runpytest("--smtpsec", "--smtpsec-inventory=site.toml", "--collect-only", "-q", "-k", "www.example.org")
     by_host.stdout.fnmatch_lines(["site.toml::www.example.org::no_mail_service", "1/* tests collected*"])
-    by_role = pytester.runpytest("--smtpsec", "--smtpsec-inventory=site.toml", "--collect-only", "-q", "-m", "smtpsec(role='no-mail')")
+    by_role = pytester.runpytest("--smtpsec", "--smtpsec-inventory=site.toml", "--collect-only", "-q", "-m", "mailsec(role='no-mail')")
     by_role.stdout.fnmatch_lines(["site.toml::www.example.org::no_mail_service", "1/* tests collected*"])
     by_check = pytester.runpytest("--smtpsec", "--smtpsec-inventory=site.toml", "--collect-only", "-q", "-m", "certificate_valid")
     by_check.stdout.fnmatch_lines(["site.toml::mail.example.org::smtp::certificate_valid", "2/* tests collected*"])

@@ -190,6 +190,30 @@ def test_verbose_ids_can_be_passed_back(pytester: pytest.Pytester) -> None:
     assert "same_certificate_everywhere" not in services.stdout.str()  # a host-wide check: not under smtps
 
 
+@pytest.mark.parametrize("inventory", [False, True], ids=["one host", "inventory"])
+def test_keyword_selection_by_service_selects_that_service_only(pytester: pytest.Pytester, inventory: bool) -> None:
+    """``-k smtps`` selects port 465's tests: no name or marker on the other tests contains "smtps"."""
+    pytester.makefile(".toml", site=INVENTORY.format(port=1))
+    where = ["--smtpsec-inventory=site.toml"] if inventory else ["--smtpsec-host=mail-a.test"]
+    args = ["--smtpsec", *where, "-p", "no:cacheprovider", "--collect-only", "-q"]
+    every = [line for line in pytester.runpytest(*args).stdout.lines if "::" in line]
+    chosen = [line for line in pytester.runpytest(*args, "-k", "smtps").stdout.lines if "::" in line]
+    assert chosen and chosen == [line for line in every if "::smtps::" in line]
+    port_25 = [line for line in pytester.runpytest(*args, "-k", "smtp and not smtps").stdout.lines if "::" in line]
+    assert port_25 == [line for line in every if "::smtp::" in line]
+    host = pytester.runpytest(*args, "-k", "mail-a.test")
+    host.stdout.fnmatch_lines([f"{len(every)} tests collected*"])  # the host's name selects its tests, one host too
+
+
+def test_the_old_selection_marker_name_still_selects_with_a_warning(pytester: pytest.Pytester) -> None:
+    args = ["--smtpsec", "--smtpsec-host=mail-a.test", "-p", "no:cacheprovider", "--collect-only", "-q"]
+    old = pytester.runpytest(*args, "-m", "smtpsec(service='smtps') and not smtpsec_x")
+    new = pytester.runpytest(*args, "-m", "mailsec(service='smtps') and not smtpsec_x")
+    assert [line for line in old.stdout.lines if "::" in line] == [line for line in new.stdout.lines if "::" in line]
+    old.stdout.fnmatch_lines(["*SmtpsecWarning: -m * the marker on the built-in tests is now mailsec*"])
+    assert "SmtpsecWarning" not in new.stdout.str()
+
+
 def test_a_builtin_id_without_smtpsec_says_what_to_add(pytester: pytest.Pytester) -> None:
     result = pytester.runpytest("--smtpsec-host=127.0.0.1", "smtpsec::smtps::smtps_implicit_tls")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
