@@ -167,7 +167,8 @@ def _plan(config: pytest.Config, registry: Registry) -> Plan:
             settings.host_config, cf=settings.sendmail_cf, mc=settings.sendmail_mc, sendmail=settings.sendmail_bin
         )
     enabled = bool(config.getoption("smtpsec") or config.getini("smtpsec"))
-    return Plan(enabled=enabled, registry=registry, suites=tuple(suites), host_facts=host_facts)
+    memory = getattr(config, "cache", None)  # pytest's cache, unless -p no:cacheprovider
+    return Plan(enabled=enabled, registry=registry, suites=tuple(suites), host_facts=host_facts, memory=memory)
 
 
 @pytest.hookimpl(tryfirst=True, optionalhook=True)

@@ -13,7 +13,7 @@ from functools import partial
 
 from .checks import ServiceCheck, TargetCheck, run_at
 from .host import HostCheck, HostFacts
-from .probe import Probes
+from .probe import Memory, Probes
 from .probe.network import host_deadline
 from .probe.parallel import DaemonPool, wait
 from .registry import Registry
@@ -35,8 +35,9 @@ _WARM.set_result(None)
 class Engine:
     """Probes and results of one run (one process: each xdist worker has its own)."""
 
-    def __init__(self, registry: Registry) -> None:
+    def __init__(self, registry: Registry, memory: Memory | None = None) -> None:
         self.registry = registry
+        self.memory = memory
         self._probes: dict[Target, Probes] = {}
         self._results: dict[tuple[str, Target, Service | None], CheckResult] = {}
         self._lock = threading.Lock()
@@ -48,7 +49,7 @@ class Engine:
         found = self._probes.get(target)
         if found is None:
             with self._lock:
-                found = self._probes.setdefault(target, Probes(target))
+                found = self._probes.setdefault(target, Probes(target, self.memory))
         return found
 
     def warm(self, target: Target) -> None:

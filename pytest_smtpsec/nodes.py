@@ -18,6 +18,7 @@ from .checks import ServiceCheck, TargetCheck
 from .engine import Engine, NetworkCheck
 from .host import HostCheck, HostFacts
 from .plugin import SELECT
+from .probe import Memory
 from .registry import AnyCheck, Registry
 from .report import failure
 from .report.records import Record
@@ -56,12 +57,14 @@ class Plan:
     suites: tuple[Suite, ...] = ()
     host_facts: HostFacts | None = None
     """The mail server's own host, for the host checks (``--smtpsec-host-config``)."""
+    memory: Memory | None = None
+    """What earlier runs saw (pytest's cache), for the checks that judge a change over time."""
     engine: Engine = field(init=False)
     targets: tuple[Target, ...] = field(init=False)
     """Every suite's targets (asked once per test by the fixtures: kept, not rebuilt)."""
 
     def __post_init__(self) -> None:
-        self.engine = Engine(self.registry)
+        self.engine = Engine(self.registry, self.memory)
         self.targets = tuple(t for suite in self.suites for t in suite.targets)
 
 

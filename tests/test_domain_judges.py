@@ -11,7 +11,7 @@ from cryptography.hazmat.primitives.serialization import Encoding
 from pytest_smtpsec.checks import CHECKS, run_at
 from pytest_smtpsec.domain.tlsa import association
 from pytest_smtpsec.lab.pki import CA, KeyType
-from pytest_smtpsec.probe import Handshake, Probes
+from pytest_smtpsec.probe import Handshake, Memory, Probes
 from pytest_smtpsec.probe.dns import Answer, DomainDns
 from pytest_smtpsec.probe.https import PolicyFetch
 from pytest_smtpsec.target import Service, Target
@@ -66,8 +66,10 @@ def answers(**overrides: Answer | None) -> Table:
     return table
 
 
-def judge(check: str, table: Table, *, policy: PolicyFetch | None = None, chain: tuple[bytes, ...] = CHAIN) -> tuple[str, str]:
-    probes = Probes.recorded(TARGET, [], domain=DomainDns(D, "resolver 127.0.0.1:5300", table))
+def judge(
+    check: str, table: Table, *, policy: PolicyFetch | None = None, chain: tuple[bytes, ...] = CHAIN, memory: Memory | None = None
+) -> tuple[str, str]:
+    probes = Probes.recorded(TARGET, [], domain=DomainDns(D, "resolver 127.0.0.1:5300", table), memory=memory)
     probes._results[("policy", "127.0.0.9")] = policy or PolicyFetch(
         "https://mta-sts.example.test/x", status=200, content_type="text/plain", body=POLICY
     )
@@ -184,6 +186,31 @@ URL = "https://mta-sts.example.test/.well-known/mta-sts.txt"
 def test_each_way_a_policy_breaks(fetch: PolicyFetch, verdict: str, says: str) -> None:
     got, text = judge("mta_sts_policy", answers(), policy=fetch)
     assert got == verdict and says in text, text
+
+
+class Remembered(dict[str, object]):
+    """A memory of earlier runs, like pytest's cache."""
+
+    def get(self, key: str, default: object = None) -> object:  # type: ignore[override]
+        return super().get(key, default)
+
+    def set(self, key: str, value: object) -> None:
+        self[key] = value
+
+
+def test_a_policy_changed_under_the_same_id_fails_until_the_id_changes() -> None:
+    memory = Remembered()
+    ok = PolicyFetch(URL, status=200, content_type="text/plain", body=POLICY)
+    assert judge("mta_sts_policy", answers(), policy=ok, memory=memory)[0] == "pass"  # the first run remembers it
+    assert judge("mta_sts_policy", answers(), policy=ok, memory=memory)[0] == "pass"
+    changed = replace(ok, body=POLICY.replace(b"604800", b"1209600"))
+    for _ in range(2):  # the finding stays: senders keep the old policy until the id changes
+        verdict, text = judge("mta_sts_policy", answers(), policy=changed, memory=memory)
+        assert verdict == "fail" and "changed since" in text and "id did not (still id=1)" in text, text
+    new_id = answers(**{f"_mta-sts.{D} TXT": txt(f"_mta-sts.{D}", "v=STSv1; id=2")})
+    assert judge("mta_sts_policy", new_id, policy=changed, memory=memory)[0] == "pass"
+    assert judge("mta_sts_policy", new_id, policy=changed, memory=memory)[0] == "pass"
+    assert judge("mta_sts_policy", new_id, policy=ok, memory=None)[0] == "pass"  # no memory (-p no:cacheprovider): not judged
 
 
 def test_mta_sts_needs_each_mx_to_present_a_certificate_valid_for_its_name() -> None:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import functools
+import hashlib
+from datetime import date
 
 from ..certs import load_chain, name_matches, trust_anchors
 from ..domain.mta_sts import SHORT_MAX_AGE, Mode, PolicyError, parse_policy, parse_txt, sts_records, unmatched
@@ -45,6 +47,9 @@ def judge(probes: Probes) -> Outcome:
         policy = parse_policy(fetch.body)
     except PolicyError as exc:
         return failed([f"{fetch.url}: {exc}"])
+    stale = _changed_under_the_same_id(probes, domain, record.id, fetch.body)
+    if stale:
+        return failed([stale])
     if found.answer(domain, "MX").exists:
         hosts = [mx for mx in found.mx_hosts() if mx]
         missing = unmatched(policy, hosts) if policy.mode is not Mode.NONE else []
@@ -62,6 +67,26 @@ def judge(probes: Probes) -> Outcome:
     if warnings:
         return warned(warnings)
     return passed(f"id={record.id}, mode {policy.mode.value}, max_age {policy.max_age}, mx {', '.join(policy.mx)}")
+
+
+def _changed_under_the_same_id(probes: Probes, domain: str, policy_id: str, body: bytes) -> str:
+    """RFC 8461 3.1: senders fetch the policy again only when the id changes. The policy is compared with the
+    one the last run saw (``probes.memory``): new content under the same id is a finding, and the old policy
+    stays remembered until the id changes, so the finding stays until it is fixed."""
+    if probes.memory is None:
+        return ""
+    key = f"smtpsec/mta-sts/{domain}"
+    digest = hashlib.sha256(body).hexdigest()
+    seen = probes.memory.get(key, None)
+    if not isinstance(seen, dict) or seen.get("id") != policy_id:
+        probes.memory.set(key, {"id": policy_id, "sha256": digest, "since": date.today().isoformat()})
+        return ""
+    if seen.get("sha256") == digest:
+        return ""
+    return (
+        f"the policy changed since {seen.get('since', 'the last run')} but its id did not (still id={policy_id}): "
+        "senders that cached the old policy keep it until its max_age runs out (RFC 8461 3.1: a new id with every change)"
+    )
 
 
 def _mx_certificates(probes: Probes, hosts: list[str]) -> list[str]:
@@ -104,12 +129,12 @@ CHECK = DomainCheck(
     expected=(
         "one _mta-sts TXT 'v=STSv1; id=...'; https://mta-sts.<domain>/.well-known/mta-sts.txt served as text/plain "
         "with a certificate valid for its name, no redirect, a strict RFC 8461 policy whose mx lines match every MX, "
-        "and each MX offering STARTTLS with a trusted certificate for its MX name; "
-        "mode testing or a max_age under a day warn"
+        "and each MX offering STARTTLS with a trusted certificate for its MX name; a policy changed since the "
+        "last run (pytest's cache) under the same id fails; mode testing or a max_age under a day warn"
     ),
     note="Beyond the note: MTA-STS makes senders insist on TLS with a valid certificate to the domain's MX hosts.",
     fix=Fix(
-        '_mta-sts IN TXT "v=STSv1; id=20260101T000000"   (change the id whenever the policy changes)\n'
+        '_mta-sts IN TXT "v=STSv1; id=20260101T000000"   (a new id whenever the policy changes)\n'
         "https://mta-sts.example.org/.well-known/mta-sts.txt (text/plain, CRLF lines):\n"
         "version: STSv1\nmode: enforce\nmx: mail.example.org\nmax_age: 604800"
     ),

@@ -1,6 +1,6 @@
 """Talking to mail servers: connections, replies, transcripts, the probe sessions and their cache."""
 
-from .cache import CONNECTION_BUDGET, Probes
+from .cache import CONNECTION_BUDGET, Memory, Probes
 from .connection import CleartextOnTls, Connection, TlsInfo, TlsRefused, probe_context
 from .errors import ProbeError
 from .handshake import Handshake
@@ -15,6 +15,7 @@ __all__ = [
     "CleartextOnTls",
     "Connection",
     "Handshake",
+    "Memory",
     "PortState",
     "ProbeError",
     "Probes",

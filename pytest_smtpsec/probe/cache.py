@@ -8,7 +8,7 @@ import ssl
 import threading
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from ..target import Ports, Service, Target
 from .connection import probe_context
@@ -32,6 +32,15 @@ sessions (the note's dialogue, the decoy login and relaying in every form, the w
 questions (old versions and weak suites on each port, 465's silent client); twelve without a login."""
 
 
+class Memory(Protocol):
+    """What earlier runs saw, for a check that judges a change over time: pytest's cache (``config.cache``,
+    kept in ``.pytest_cache``) has this shape; a run without it (``-p no:cacheprovider``) has no memory."""
+
+    def get(self, key: str, default: Any) -> Any: ...
+
+    def set(self, key: str, value: object) -> None: ...
+
+
 @dataclass(frozen=True)
 class _Failed:
     """A probe that ended in an error, cached like an answer."""
@@ -42,8 +51,10 @@ class _Failed:
 class Probes:
     """The lazily filled probe cache of one target. Thread-safe: hosts may be probed concurrently."""
 
-    def __init__(self, target: Target) -> None:
+    def __init__(self, target: Target, memory: Memory | None = None) -> None:
         self.target = target
+        self.memory = memory
+        """What earlier runs saw (see :class:`Memory`); ``None``: nothing is compared with the past."""
         self._results: dict[tuple[object, ...], object] = {}
         self._lock = threading.Lock()
         self._key_locks: dict[tuple[object, ...], threading.Lock] = {}
@@ -51,10 +62,12 @@ class Probes:
         """TCP connections opened (or attempted) for this target so far."""
 
     @classmethod
-    def recorded(cls, target: Target, sessions: Iterable[SessionRecord], *, domain: DomainDns | None = None) -> Probes:
+    def recorded(
+        cls, target: Target, sessions: Iterable[SessionRecord], *, domain: DomainDns | None = None, memory: Memory | None = None
+    ) -> Probes:
         """Probes that answer from the given sessions (recorded, or built by hand) instead of connecting: the
         seam through which every judge is tested without a network (``domain``: the DNS answers, likewise)."""
-        probes = cls(target)
+        probes = cls(target, memory)
         if domain is not None:
             probes._results[("domain",)] = domain
         for session in sessions:
