@@ -191,7 +191,7 @@ def test_each_way_a_policy_breaks(fetch: PolicyFetch, verdict: str, says: str) -
 class Remembered(dict[str, object]):
     """A memory of earlier runs, like pytest's cache."""
 
-    def get(self, key: str, default: object = None) -> object:  # type: ignore[override]
+    def get(self, key: str, default: object = None) -> object:
         return super().get(key, default)
 
     def set(self, key: str, value: object) -> None:
