@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 from typing import NoReturn
 
-from . import mta
+from . import domain, mta
 from .acceptance import run_suite
 from .errors import LabError
 from .profiles import ALL, PROFILES
@@ -58,6 +58,13 @@ def _parser() -> argparse.ArgumentParser:
         if name == "run":
             cmd.add_argument("--profile", default="secure", choices=sorted({*PROFILES, *mta.PROFILES}))
             cmd.add_argument("--state-dir", type=Path, help="default: a temporary directory")
+            cmd.add_argument(
+                "--domain",
+                nargs="?",
+                const=domain.REFERENCE_DOMAIN,
+                help=f"also publish a mail domain (default {domain.REFERENCE_DOMAIN}) whose MX is the server: signed zones "
+                "(Knot), a validating resolver (Unbound), its MTA-STS policy over HTTPS; the domain checks run too",
+            )
             cmd.add_argument("pytest_args", nargs="*", help="after --: extra pytest arguments (e.g. -v, --smtpsec-html=report.html)")
         else:
             cmd.add_argument("--profile", required=True, choices=sorted({*PROFILES, *mta.PROFILES}))
@@ -132,9 +139,16 @@ def _serve(server: LabServer, target_file: Path | None = None) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
-    with tempfile.TemporaryDirectory(prefix="smtpsec-lab-") as scratch, _server(args, args.state_dir or Path(scratch)) as target:
+    with tempfile.TemporaryDirectory(prefix="smtpsec-lab-") as scratch, _server(args, args.state_dir or Path(scratch) / "server") as target:
         print(f"reference {args.server}, profile {args.profile!r}: {target.to_json()}", flush=True)
-        return run_suite(target, args.pytest_args)
+        if not args.domain:
+            return run_suite(target, args.pytest_args)
+        (Path(scratch) / "dns").mkdir()
+        with domain.reference_domain(target, Path(scratch) / "dns", args.domain) as published:
+            resolver = "{}:{}".format(*published.resolver)
+            print(f"domain {args.domain}: MX {target.tls_name}, resolver {resolver}, policy server {published.web}:443", flush=True)
+            mx_port = f"--smtpsec-mx-port={target.ports['smtp']}"  # the world reaches an MX on 25; the lab's is elsewhere
+            return run_suite(target, [*published.flags(args.domain), mx_port, *args.pytest_args])
 
 
 def main(argv: list[str] | None = None) -> int:
