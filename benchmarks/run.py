@@ -43,8 +43,9 @@ from count_connects import read_counts
 from proxy import CountingProxy
 
 from pytest_smtpsec.checks import CHECKS
-from pytest_smtpsec.lab import LabError, ReferenceServer
+from pytest_smtpsec.lab import LabError, ReferenceServer, domain
 from pytest_smtpsec.lab.acceptance import suite_command
+from pytest_smtpsec.lab.domain import DnsLab
 from pytest_smtpsec.lab.pool import as_target
 from pytest_smtpsec.lab.site import SimulatedSite
 from pytest_smtpsec.lab.target import LabTarget
@@ -120,6 +121,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         lab = stack.enter_context(ReferenceServer("secure", scratch / "secure"))
         env["SMTPSEC_PASSWORD"] = lab.password
         bench = _Bench(results, env, empty, log)
+        if domain.available() and os.geteuid() == 0:
+            log(f"publishing {domain.REFERENCE_DOMAIN} with the server as its MX (Knot, Unbound, HTTPS) ...")
+            (scratch / "dns").mkdir()
+            bench.domain = stack.enter_context(domain.reference_domain(lab, scratch / "dns"))
         bench.our_suite(lab)
         bench.overhead(lab)
         if not args.quick:
@@ -150,6 +155,8 @@ class _Bench:
     env: dict[str, str]
     cwd: Path
     log: Callable[[str], None]
+    domain: DnsLab | None = None
+    """The reference server's mail domain, published (root, Knot and Unbound): its row is measured too."""
 
     @property
     def runs(self) -> int:
@@ -195,6 +202,14 @@ class _Bench:
         results = sum(len(check.places(as_target(lab))) for check in CHECKS.values())
         does = f"the whole note suite: smtp, submission, smtps ({len(CHECKS)} checks, {results} results)"
         rows = [("pytest --smtpsec, one host", does, full)]
+        if self.domain is not None:
+            published = self.domain
+
+            def with_domain(t: LabTarget) -> list[str]:
+                return [*full(t), *published.flags(domain.REFERENCE_DOMAIN), f"--smtpsec-mx-port={t.ports['smtp']}"]
+
+            also = "the same and the domain checks: DNS through a validating Unbound, the MTA-STS policy over HTTPS, the MX"
+            rows.append((f"pytest --smtpsec, one host and its domain ({domain.REFERENCE_DOMAIN})", also, with_domain))
         if not self.results.quick:
             rows.append(("pytest --smtpsec, submission only", "the same checks on the one port the peers test (587)", submission))
             rows.append(("… with gc.freeze() after collection", "one host, with the suggested fix (`benchmarks/gc_freeze.py`)", frozen))
