@@ -240,8 +240,9 @@ class Behaviour:
     """An extra EHLO line before TLS, e.g. the old form "AUTH=LOGIN" alone."""
     cleartext_mechanisms: tuple[str, ...] = ()
     """Answer 334 to these before TLS, though AUTH is not advertised there."""
-    cleartext_initial_response: bool = False
-    """Check an AUTH PLAIN with an initial response before TLS (535), while a bare AUTH PLAIN is refused."""
+    cleartext_initial_response: tuple[str, ...] = ()
+    """These mechanisms, sent with an initial response before TLS, are read while the bare command is refused:
+    PLAIN's credentials checked (535), LOGIN's user name taken and the password asked for (334)."""
     refuse_auth_before_tls: str = "530 5.7.0 Must issue a STARTTLS command first"
     # -- logins inside TLS
     login_any_password: bool = False
@@ -319,7 +320,9 @@ class SmtpFake(FakeServer):
         if not state.tls and not b.auth_before_tls:
             if mechanism in b.cleartext_mechanisms:
                 return "501 5.7.0 AUTH aborted\r\n" if self._challenge(lines, "") in (None, "*") else "535 5.7.8 Authentication failed\r\n"
-            if b.cleartext_initial_response and mechanism == "PLAIN" and len(words) > 2:
+            if mechanism in b.cleartext_initial_response and len(words) > 2:
+                if mechanism == "LOGIN" and self._challenge(lines, "UGFzc3dvcmQ6") in (None, "*"):
+                    return "501 5.7.0 AUTH aborted\r\n"
                 return "535 5.7.8 Authentication failed\r\n"
             return b.refuse_auth_before_tls + "\r\n"
         if state.authed:

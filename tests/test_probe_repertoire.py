@@ -55,9 +55,14 @@ CORPUS: dict[str, Server] = {
         replace(WELL_BEHAVED, cleartext_mechanisms=("LOGIN",)), SUBMISSION, {CLEARTEXT: "AUTH LOGIN before TLS was answered 334"}
     ),
     "plain_initial_response_checked_before_tls": Server(
-        replace(WELL_BEHAVED, cleartext_initial_response=True),
+        replace(WELL_BEHAVED, cleartext_initial_response=("PLAIN",)),
         SUBMISSION,
         {CLEARTEXT: "AUTH PLAIN with a decoy user and password before TLS was answered '535"},
+    ),
+    "login_initial_response_read_before_tls": Server(
+        replace(WELL_BEHAVED, cleartext_initial_response=("LOGIN",)),
+        SMTP,
+        {CLEARTEXT: "AUTH LOGIN (the user name on the AUTH line) with a decoy user and password before TLS was answered '334"},
     ),
     "old_auth_form_before_tls": Server(
         replace(WELL_BEHAVED, advertise_before_tls="AUTH=LOGIN"), SMTP, {CLEARTEXT: "AUTH LOGIN is offered before TLS"}

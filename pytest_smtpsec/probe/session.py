@@ -99,6 +99,8 @@ class AuthAttempt:
     identity: Identity
     first: Reply
     final: Reply
+    initial_response: bool = False
+    """LOGIN with the user name on the command line (``AUTH LOGIN <base64 user>``), as many clients send it."""
 
     @property
     def accepted(self) -> bool:
@@ -106,7 +108,8 @@ class AuthAttempt:
 
     @property
     def form(self) -> str:
-        return f"AUTH {self.mechanism} with {self.identity.value}"
+        initial = " (the user name on the AUTH line)" if self.initial_response else ""
+        return f"AUTH {self.mechanism}{initial} with {self.identity.value}"
 
 
 @dataclass(frozen=True)
@@ -265,8 +268,10 @@ class _Dialogue:
         elif kind is Kind.EXTRA:
             self._auth(Phase.CLEARTEXT, "PLAIN", Identity.DECOY)
             offered = [m for m in ehlo.auth_mechanisms() or () if m not in ("PLAIN", "LOGIN")]
-            for mechanism in offered[:1]:  # one more at most: Exim drops a client after three AUTH refusals
-                self._auth(Phase.CLEARTEXT, mechanism, Identity.NONE)
+            if offered:  # one more at most: Exim drops a client after three AUTH refusals
+                self._auth(Phase.CLEARTEXT, offered[0], Identity.NONE)
+            else:  # refusing a bare AUTH LOGIN is not refusing one with the user name on the line
+                self._auth(Phase.CLEARTEXT, "LOGIN", Identity.DECOY, initial_response=True)
             self._disclosure()
         if ehlo.extension("STARTTLS") is None:
             return
@@ -340,10 +345,12 @@ class _Dialogue:
         """HELP (its text may name the software), and whether VRFY/EXPN tell users apart.
 
         A user every server has, and one none has: a server that tells them apart discloses users, even
-        when it never says 250 (Postfix: 252 for one, 550 for the other)."""
+        when it never says 250 (Postfix: 252 for one, 550 for the other). The missing user is asked only
+        when postmaster got a 2xx: a refused VRFY tells nothing apart, and each refusal counts against the
+        session on Postfix (see :meth:`_relay_matrix`)."""
         self.ask(Step.HELP, "HELP")
-        self.ask(Step.VRFY, f"VRFY <postmaster@{self._local_domain}>")
-        self.ask(Step.VRFY_UNKNOWN, f"VRFY <{NO_SUCH_USER}@{self._local_domain}>")
+        if self.ask(Step.VRFY, f"VRFY <postmaster@{self._local_domain}>").code // 100 == 2:
+            self.ask(Step.VRFY_UNKNOWN, f"VRFY <{NO_SUCH_USER}@{self._local_domain}>")
         self.ask(Step.EXPN, "EXPN postmaster")
 
     def _starttls_with_injection(self) -> None:
@@ -380,9 +387,10 @@ class _Dialogue:
             sender = creds.user if "@" in creds.user else ""
             self._relay(Phase.AUTHENTICATED, sender, RELAY_PROBE_RECIPIENT)
 
-    def _auth(self, phase: Phase, mechanism: str, identity: Identity) -> AuthAttempt:
+    def _auth(self, phase: Phase, mechanism: str, identity: Identity, *, initial_response: bool = False) -> AuthAttempt:
         """One AUTH exchange. Only the decoy identity is ever sent before TLS; a 334 to a command without
-        an initial response is cancelled with ``*`` (RFC 4954) before anything secret is sent."""
+        an initial response is cancelled with ``*`` (RFC 4954) before anything secret is sent. LOGIN sends
+        the user name on the AUTH line with ``initial_response``."""
         user, password = self._identity(identity)
         conn, stage = self._conn, f"auth {mechanism.lower()}"
         secret = identity is Identity.USER
@@ -392,6 +400,10 @@ class _Dialogue:
         elif mechanism == "PLAIN":
             shown = "AUTH PLAIN ********" if secret else None
             first = final = conn.command(auth_plain(user, password), stage, shown=shown)
+        elif mechanism == "LOGIN" and initial_response:
+            first = final = conn.command(f"AUTH LOGIN {_b64(user)}", stage)
+            if final.intermediate:
+                final = conn.command(_b64(password), stage, shown="********" if secret else None)
         elif mechanism == "LOGIN":
             first = final = conn.command("AUTH LOGIN", stage)
             if final.intermediate:
@@ -404,7 +416,7 @@ class _Dialogue:
                 challenge = base64.b64decode(final.text.strip() or "=", validate=False)
                 digest = hmac.new(password.encode(), challenge, hashlib.md5).hexdigest()
                 final = conn.command(_b64(f"{user} {digest}"), stage, shown="********" if secret else None)
-        attempt = AuthAttempt(phase, mechanism, identity, first, final)
+        attempt = AuthAttempt(phase, mechanism, identity, first, final, initial_response)
         self.auth.append(attempt)
         return attempt
 
