@@ -52,8 +52,8 @@ class Plan:
     """Every suite's targets (asked once per test by the fixtures: kept, not rebuilt)."""
 
     def __post_init__(self) -> None:
-        self.engine = Engine(self.registry)
         self.targets = tuple(t for suite in self.suites for t in suite.targets)
+        self.engine = Engine(self.registry, self.targets)
 
 
 class CheckFailed(pytest.fail.Exception):  # type: ignore[misc,name-defined]  # public: pytest.fail.Exception
@@ -157,14 +157,16 @@ class HostCheckItem(CheckItem):
 
 
 def _target_items(parent: SmtpsecCollector, registry: Registry, target: Target) -> Iterator[pytest.Collector | pytest.Item]:
-    """Per-service checks under ``<service>::``, then the checks of the host as a whole."""
+    """Per-service checks under ``<service>::``, then the checks of the host as a whole (a domain's checks on the
+    first host that names the domain only: ``Engine.places``)."""
+    places = parent.config.stash[PLAN].engine.places
     for service in target.services:
         level = SmtpsecCollector.from_parent(parent, name=service.value, suite=parent.suite, targets=(target,))
         for check in registry.network:
-            if isinstance(check, ServiceCheck) and service in check.places(target):
+            if isinstance(check, ServiceCheck) and service in places(check, target):
                 yield NetworkCheckItem.from_parent(level, name=check.name, check=check, target=target, where=service)
     for check in registry.network:
-        if isinstance(check, TargetCheck) and check.places(target):
+        if isinstance(check, TargetCheck) and places(check, target):
             yield NetworkCheckItem.from_parent(parent, name=check.name, check=check, target=target, where=None)
 
 
