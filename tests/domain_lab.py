@@ -1,6 +1,7 @@
 """A real DNS lab for the domain checks: Knot signs the zones the tests write, Unbound validates them with
-the zones' keys as trust anchors (so the AD bit is real), and a Python HTTPS server on port 443 serves the
-MTA-STS policies with certificates from a test CA. Everything on loopback; root only (port 443)."""
+the zones' keys as trust anchors (so the AD bit is real), a Python HTTPS server on port 443 serves the
+MTA-STS policies with certificates from a test CA, and reference sendmail servers are the MX hosts, each on
+port 25 of an address of its own. Everything on loopback; root only (ports 25 and 443)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import ClassVar
 
@@ -25,6 +26,9 @@ from children import stop
 
 from pytest_smtpsec.lab.pki import CA, KeyType
 from pytest_smtpsec.lab.ports import free_port
+from pytest_smtpsec.lab.profiles import TLS_NAME
+from pytest_smtpsec.lab.server import ReferenceServer
+from pytest_smtpsec.lab.target import LabTarget
 
 KNOTD = shutil.which("knotd") or "/usr/sbin/knotd"
 UNBOUND = shutil.which("unbound") or "/usr/sbin/unbound"
@@ -160,13 +164,30 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         pass
 
 
+def loopback() -> str:
+    """A random 127.x address: a server of its own on a well-known port (25, 443) meets no other there."""
+    return f"127.{random.randint(60, 250)}.{random.randint(1, 250)}.{random.randint(2, 250)}"
+
+
+@contextmanager
+def mx_server(root: Path, profile: str, name: str = TLS_NAME) -> Iterator[LabTarget]:
+    """The reference sendmail as ``profile``, an MX as the world reaches it: port 25 of its own 127.x address,
+    its certificate for the MX ``name`` wherever the profile's says ``mail.test`` (so each MX can have its own
+    name, and a profile's one fault stays its only one)."""
+    server = ReferenceServer(profile, root / profile, address=loopback(), ports={"smtp": 25})
+    cert = server.profile.cert
+    server.profile = replace(server.profile, cert=replace(cert, names=tuple(name if n == TLS_NAME else n for n in cert.names)))
+    with server as running:
+        yield running
+
+
 @contextmanager
 def policy_server(
     root: Path, ca: CA, routes: Routes, untrusted: set[str], *, address: str = "", port: int = 443
 ) -> Iterator[tuple[str, int]]:
     """HTTPS answering by Host (by default on a random 127.x address, port 443, as senders ask); a name in
     ``untrusted`` is shown a certificate from a CA nobody trusts."""
-    address = address or f"127.{random.randint(60, 250)}.{random.randint(1, 250)}.{random.randint(2, 250)}"
+    address = address or loopback()
 
     def context_for(names: list[str], issuer: CA, tag: str) -> ssl.SSLContext:
         leaf = issuer.issue_cert(*names, key_type=KeyType.EC)
@@ -200,11 +221,14 @@ def policy_server(
 
 
 @contextmanager
-def dns_lab(root: Path, zones_for: Callable[[str], list[Zone]], routes: Routes, untrusted: set[str], lab_ca: Path) -> Iterator[DnsLab]:
-    """The whole lab: the policy server first (its address goes into the zones), then Knot, then Unbound."""
+def dns_lab(
+    root: Path, zones_for: Callable[[str], list[Zone]], routes: Routes, untrusted: set[str], lab_cas: list[Path]
+) -> Iterator[DnsLab]:
+    """The whole lab: the policy server first (its address goes into the zones), then Knot, then Unbound; the CA
+    bundle trusts the web server's CA and ``lab_cas`` (the mail servers')."""
     ca = CA("pytest-smtpsec DNS lab CA")
     bundle = root / "ca-bundle.pem"
-    bundle.write_bytes(lab_ca.read_bytes() + ca.cert_pem.bytes())
+    bundle.write_bytes(b"".join(path.read_bytes() for path in lab_cas) + ca.cert_pem.bytes())
     with ExitStack() as stack:
         web, _ = stack.enter_context(policy_server(root, ca, routes, untrusted))
         zones = zones_for(web)
