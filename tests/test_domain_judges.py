@@ -117,6 +117,7 @@ def test_domain_checks_place_themselves_only_with_a_domain() -> None:
     assert len(domain_checks) == 7
     assert all(c.places(TARGET) == (None,) for c in domain_checks)
     assert all(c.places(Target("mail.example.test")) == () for c in domain_checks)
+    assert not any(c.hardening for c in domain_checks)  # they fail whatever --smtpsec-hardening says (docs/configuration.md)
 
 
 @pytest.mark.parametrize(
