@@ -95,7 +95,8 @@ class Engine:
         return check.run(facts)
 
     def connections(self, target: Target) -> int:
-        return self.probes(target).connections
+        """Connections opened for ``target`` so far (for a domain, its MX hosts' included)."""
+        return self.probes(target).all_connections()
 
     def close(self) -> None:
         """Stop: queued hosts are dropped, running probes end by their own deadlines."""

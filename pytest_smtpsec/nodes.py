@@ -178,7 +178,9 @@ def run_checks(item: pytest.Item, checks: list[NetworkCheck], target: Target, wh
     if isinstance(item, NetworkCheckItem):
         engine.warm(target)
     results: list[tuple[AnyCheck, CheckResult]] = [(check, engine.run(check, target, where)) for check in checks]
-    store_results(item, results, role=target.role.value, connections=engine.connections(target))
+    subjects = {check.subject(target) for check in checks}  # a domain check: what checking the domain cost
+    connections = engine.connections(subjects.pop() if len(subjects) == 1 else target)
+    store_results(item, results, role=target.role.value, connections=connections)
 
 
 def store_results(item: pytest.Item, results: list[tuple[AnyCheck, CheckResult]], *, role: str, connections: int) -> None:

@@ -48,6 +48,8 @@ class Probes:
         """Where the probes of other targets (a domain's MX hosts) come from: the engine's, shared by every
         domain that names the same MX; None: this cache keeps its own."""
         self._results: dict[tuple[object, ...], object] = {}
+        self._mx: dict[Target, Probes] = {}
+        """The MX hosts' probes this cache asked for (a domain's), for :meth:`all_connections`."""
         self._lock = threading.Lock()
         self._key_locks: dict[tuple[object, ...], threading.Lock] = {}
         self.connections = 0
@@ -206,9 +208,15 @@ class Probes:
         """The probes of MX host ``name`` at ``address``: a target of its own (:meth:`Target.mx`), probed as
         any host is, once however many domains (or checks) ask."""
         target = self.target.mx(name, address)
-        if self._peers is not None:
-            return self._peers(target)
-        return self.cached(("mx", target), lambda: Probes(target), connections=0)
+        found = self._peers(target) if self._peers is not None else self.cached(("mx", target), lambda: Probes(target), connections=0)
+        self._mx[target] = found
+        return found
+
+    def all_connections(self) -> int:
+        """:attr:`connections` and those of the MX hosts asked for: what checking a domain cost."""
+        with self._lock:
+            peers = list(self._mx.values())
+        return self.connections + sum(peer.connections for peer in peers)
 
     def warm_mx(self) -> None:
         """The domain's DNS, then every MX host's sessions at once (each within its own timeout), as
