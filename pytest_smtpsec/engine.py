@@ -8,6 +8,7 @@ once after collection), so no host waits on another's timeout and no check waits
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
 from concurrent.futures import Future
 from functools import partial
 
@@ -35,9 +36,14 @@ _WARM.set_result(None)
 class Engine:
     """Probes and results of one run (one process: each xdist worker has its own)."""
 
-    def __init__(self, registry: Registry, memory: Memory | None = None) -> None:
+    def __init__(self, registry: Registry, targets: Sequence[Target] = (), memory: Memory | None = None) -> None:
         self.registry = registry
+        self.targets = tuple(targets)
+        """The run's targets, in collection order: a check judged on a subject they share (a mail domain) is
+        placed on the first of them only (:meth:`places`), the same on every xdist worker."""
         self.memory = memory
+        """What earlier runs saw (pytest's cache), handed to every target's probes."""
+        self._owners: dict[str, dict[Target, Target]] = {}
         self._probes: dict[Target, Probes] = {}
         self._results: dict[tuple[str, Target, Service | None], CheckResult] = {}
         self._lock = threading.Lock()
@@ -49,8 +55,24 @@ class Engine:
         found = self._probes.get(target)
         if found is None:
             with self._lock:
-                found = self._probes.setdefault(target, Probes(target, self.memory))
+                found = self._probes.get(target) or self._probes.setdefault(target, Probes(target, peers=self.probes, memory=self.memory))
         return found
+
+    def places(self, check: NetworkCheck, target: Target) -> tuple[Service | None, ...]:
+        """Where ``check`` runs on ``target`` (``check.places``); a check whose subject is shared (a mail domain)
+        only on the first of the run's targets with that subject, so it is judged and reported once."""
+        places = check.places(target)
+        if not places or check.subject(target) is target:
+            return places
+        owners = self._owners.get(check.name)
+        if owners is None:
+            owners = {}
+            for other in self.targets:
+                if check.places(other):
+                    owners.setdefault(check.subject(other), other)
+            self._owners[check.name] = owners
+        owner = owners.get(check.subject(target), target)  # a target of no suite (a user's own): its own
+        return places if owner is target else ()
 
     def warm(self, target: Target) -> None:
         """Start probing ``target`` in the background: all its sessions at once, then every check on them."""
@@ -75,7 +97,8 @@ class Engine:
         return check.run(facts)
 
     def connections(self, target: Target) -> int:
-        return self.probes(target).connections
+        """Connections opened for ``target`` so far (for a domain, its MX hosts' included)."""
+        return self.probes(target).all_connections()
 
     def close(self) -> None:
         """Stop: queued hosts are dropped, running probes end by their own deadlines."""
@@ -93,11 +116,14 @@ class Engine:
     def _warm(self, target: Target) -> None:
         """All of a host's probing, within its timeout: name lookup, sessions (at once), then the checks."""
         probes = self.probes(target)
+        places = [(check, where) for check in self.registry.network for where in self.places(check, target)]
+        subjects = dict.fromkeys(check.subject(target) for check, _ in places if check.subject(target) != target)
+        for subject in subjects:  # a mail domain: its DNS and MX hosts beside the host's sessions, in its own time
+            threading.Thread(target=self._quietly_warm, args=(subject,), name="smtpsec-subject", daemon=True).start()
         with host_deadline(target.timeout):
-            probes.warm_up()
+            probes.warm_up(domain=False)
             # The checks judge shared probes; judged side by side, the TLS handshakes that each of them asks
             # for on its own service (old versions, weak suites) overlap instead of queueing.
-            places = [(check, where) for check in self.registry.network for where in check.places(target)]
             if len(places) == 1:  # a no-mail host: one check, judged here rather than in a thread of its own
                 ((check, where),) = places
                 self._judge(check, target, where)
@@ -109,9 +135,17 @@ class Engine:
             finally:
                 pool.shutdown()
 
+    def _quietly_warm(self, subject: Target) -> None:
+        try:
+            with host_deadline(subject.timeout):
+                self.probes(subject).warm_up()
+        except Exception:
+            pass  # cached: the check that needs it says "could not check" itself
+
     def _judge(self, check: NetworkCheck, target: Target, where: Service | None) -> CheckResult:
-        key = (check.name, target, where)
+        subject = check.subject(target)
+        key = (check.name, subject, where)
         found = self._results.get(key)
         if found is None:
-            found = self._results.setdefault(key, run_at(check, self.probes(target), where))
+            found = self._results.setdefault(key, run_at(check, self.probes(subject), where))
         return found

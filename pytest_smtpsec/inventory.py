@@ -36,6 +36,7 @@ from .settings import (
     parse_domain,
     parse_env_name,
     parse_hardening,
+    parse_mx_port,
     parse_name,
     parse_policy,
     parse_port,
@@ -99,6 +100,7 @@ KEYS: dict[str, Callable[[Any], dict[str, Any]]] = {
     "hardening": lambda v: {"hardening": parse_hardening(_text(v))},
     "domain": lambda v: {"domain": parse_domain(_text(v))},
     "resolver": lambda v: {"resolver": parse_resolver(_text(v))},
+    "mx_port": lambda v: {"mx_port": parse_mx_port(_number(v))},
 }
 """Every per-host key of an inventory, and how its TOML value becomes target settings."""
 HOST_ONLY = ("name", "address")

@@ -64,8 +64,8 @@ class Plan:
     """Every suite's targets (asked once per test by the fixtures: kept, not rebuilt)."""
 
     def __post_init__(self) -> None:
-        self.engine = Engine(self.registry, self.memory)
         self.targets = tuple(t for suite in self.suites for t in suite.targets)
+        self.engine = Engine(self.registry, self.targets, self.memory)
 
 
 class CheckFailed(pytest.fail.Exception):  # type: ignore[misc,name-defined]  # public: pytest.fail.Exception
@@ -169,14 +169,16 @@ class HostCheckItem(CheckItem):
 
 
 def _target_items(parent: SmtpsecCollector, registry: Registry, target: Target) -> Iterator[pytest.Collector | pytest.Item]:
-    """Per-service checks under ``<service>::``, then the checks of the host as a whole."""
+    """Per-service checks under ``<service>::``, then the checks of the host as a whole (a domain's checks on the
+    first host that names the domain only: ``Engine.places``)."""
+    places = parent.config.stash[PLAN].engine.places
     for service in target.services:
         level = SmtpsecCollector.from_parent(parent, name=service.value, suite=parent.suite, targets=(target,))
         for check in registry.network:
-            if isinstance(check, ServiceCheck) and service in check.places(target):
+            if isinstance(check, ServiceCheck) and service in places(check, target):
                 yield NetworkCheckItem.from_parent(level, name=check.name, check=check, target=target, where=service)
     for check in registry.network:
-        if isinstance(check, TargetCheck) and check.places(target):
+        if isinstance(check, TargetCheck) and places(check, target):
             yield NetworkCheckItem.from_parent(parent, name=check.name, check=check, target=target, where=None)
 
 
@@ -188,7 +190,9 @@ def run_checks(item: pytest.Item, checks: list[NetworkCheck], target: Target, wh
     if isinstance(item, NetworkCheckItem):
         engine.warm(target)
     results: list[tuple[AnyCheck, CheckResult]] = [(check, engine.run(check, target, where)) for check in checks]
-    store_results(item, results, role=target.role.value, connections=engine.connections(target))
+    subjects = {check.subject(target) for check in checks}  # a domain check: what checking the domain cost
+    connections = engine.connections(subjects.pop() if len(subjects) == 1 else target)
+    store_results(item, results, role=target.role.value, connections=connections)
 
 
 def store_results(item: pytest.Item, results: list[tuple[AnyCheck, CheckResult]], *, role: str, connections: int) -> None:

@@ -42,6 +42,14 @@ def parse_port(text: str) -> int | None:
     return port
 
 
+def parse_mx_port(text: str) -> int:
+    """The port MX hosts are probed on: a number (an MX is reached on 25; a lab or a tunnel may differ)."""
+    port = parse_port(text)
+    if port is None:
+        raise SettingsError("the MX hosts cannot be 'off': leave out --smtpsec-domain to skip them")
+    return port
+
+
 def parse_seconds(text: str) -> float:
     try:
         value = float(text)
@@ -281,6 +289,13 @@ OPTIONS: tuple[Option, ...] = (
         "domain",
     ),
     Option("resolver", "validating resolver for every domain lookup (default: the system's)", parse_resolver, "ADDR[:PORT]", "resolver"),
+    Option(
+        "mx-port",
+        "port the domain's MX hosts are probed on (default 25, as the world reaches them; another for a lab or a tunnel)",
+        parse_mx_port,
+        "PORT",
+        "mx_port",
+    ),
     Option("host-config", "run the host checks on 'local' or 'ssh://user@host' (key-based ssh)", parse_host_config, "URL"),
     Option("sendmail-cf", "sendmail.cf on the mail host (default /etc/mail/sendmail.cf)", parse_abs_path, "PATH"),
     Option("sendmail-mc", "sendmail.mc on the mail host (default /etc/mail/sendmail.mc)", parse_abs_path, "PATH"),
@@ -378,7 +393,7 @@ def build_target(
             raise SettingsError(f"${variable} is not valid UTF-8 text without control characters: the probe cannot send it")
         credentials = Credentials(values["user"], password)
     simple: tuple[str, ...] = ("ca_file", "timeout", "ehlo_name", "auth_policy", "role", "min_tls", "cert_warn_days", "hardening")
-    simple += ("scan", "domain", "resolver")
+    simple += ("scan", "domain", "resolver", "mx_port")
     return Target(
         host=host,
         tls_name=values.get("tls_name") or "",

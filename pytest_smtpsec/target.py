@@ -119,6 +119,7 @@ DEFAULT_TIMEOUT = 10.0
 DEFAULT_EHLO_NAME = "pytest-smtpsec.invalid"
 DEFAULT_MIN_TLS = "TLSv1.2"
 DEFAULT_CERT_WARN_DAYS = 30
+MX_PORT = 25
 
 
 @dataclass(frozen=True)
@@ -148,6 +149,8 @@ class Target:
     """The mail domain to check as the world sees it (``--smtpsec-domain``); empty: no DNS checks at all."""
     resolver: tuple[str, int] | None = None
     """The (validating) resolver for every domain lookup, address and port; None: the system's."""
+    mx_port: int = MX_PORT
+    """The port the domain's MX hosts are probed on (``--smtpsec-mx-port``): 25, as the world reaches them."""
 
     def __post_init__(self) -> None:
         if not self.tls_name:
@@ -190,6 +193,26 @@ class Target:
 
     def address(self, service: Service) -> str:
         return f"{self.host}:{self.port(service)}"
+
+    def mx(self, name: str, address: str) -> Target:
+        """MX host ``name`` of this target's domain, at ``address``, as the world reaches it: port 25 (or
+        ``mx_port``) only, mail from the world (nobody logs in), a certificate that must name the MX; with this
+        target's CA file, timeout, EHLO name and rules (TLS floor, hardening...), and no domain of its own."""
+        return Target(
+            host=address,
+            tls_name=name,
+            name=name,
+            ports=Ports(self.mx_port, None, None),
+            role=Role.RELAY_ONLY,
+            service_roles=ServiceRoles(smtp=ServiceRole.MX),
+            ca_file=self.ca_file,
+            timeout=self.timeout,
+            ehlo_name=self.ehlo_name,
+            auth_policy=self.auth_policy,
+            min_tls=self.min_tls,
+            cert_warn_days=self.cert_warn_days,
+            hardening=self.hardening,
+        )
 
     @property
     def sni(self) -> str | None:

@@ -1,213 +1,29 @@
-"""A real DNS lab for the domain checks: Knot signs the zones the tests write, Unbound validates them with
-the zones' keys as trust anchors (so the AD bit is real), and a Python HTTPS server on port 443 serves the
-MTA-STS policies with certificates from a test CA. Everything on loopback; root only (port 443)."""
+"""The domain lab of the tests: the package's (:mod:`pytest_smtpsec.lab.domain`: Knot signs the zones the
+tests write, Unbound validates them, an HTTPS server on port 443 serves the MTA-STS policies), and reference
+sendmail servers as the MX hosts, each on port 25 of an address of its own. Root only (ports 25 and 443)."""
 
 from __future__ import annotations
 
-import http.server
-import random
-import shutil
-import socket
-import ssl
-import subprocess
-import threading
-import time
-from collections.abc import Callable, Iterator
-from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
-from typing import ClassVar
 
-import dns.message
-import dns.query
-import dns.rdatatype
-from children import stop
+from pytest_smtpsec.lab.domain import INSTALL, KNOTD, UNBOUND, DnsLab, Routes, Zone, dns_lab, loopback, policy_server
+from pytest_smtpsec.lab.profiles import TLS_NAME
+from pytest_smtpsec.lab.server import ReferenceServer
+from pytest_smtpsec.lab.target import LabTarget
 
-from pytest_smtpsec.lab.pki import CA, KeyType
-from pytest_smtpsec.lab.ports import free_port
-
-KNOTD = shutil.which("knotd") or "/usr/sbin/knotd"
-UNBOUND = shutil.which("unbound") or "/usr/sbin/unbound"
-INSTALL = "apt-get install -y knot unbound"
-Routes = dict[str, tuple[int, dict[str, str], bytes]]
-"""What the policy server answers, by Host: status, headers, body."""
-
-
-@dataclass(frozen=True)
-class Zone:
-    name: str
-    records: str
-    signed: bool = True
-    anchor_from: str = ""
-    """Give Unbound the key of this other zone as this zone's trust anchor: a bogus zone."""
-
-
-@dataclass(frozen=True)
-class DnsLab:
-    resolver: tuple[str, int]
-    ca_file: Path
-    web: str
-
-
-def _serial_zone(zone: Zone) -> str:
-    head = f"$TTL 60\n@ IN SOA ns.{zone.name}. hostmaster.{zone.name}. 1 3600 600 86400 60\n@ IN NS ns.{zone.name}.\nns IN A 127.0.0.1\n"
-    return head + zone.records
-
-
-def _ask(port: int, name: str, rdtype: str) -> dns.message.Message:
-    query = dns.message.make_query(name, rdtype, want_dnssec=True)
-    return dns.query.udp(query, "127.0.0.1", timeout=1, port=port)
-
-
-def _wait(proc: subprocess.Popen[bytes], what: str, ready: Callable[[], bool], log: Path, seconds: float = 15) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"{what} exited: {log.read_text()[-800:]}")
-        try:
-            if ready():
-                return
-        except Exception:
-            pass
-        time.sleep(0.1)
-    raise RuntimeError(f"{what} not ready in {seconds} s: {log.read_text()[-800:]}")
+__all__ = ["INSTALL", "KNOTD", "UNBOUND", "DnsLab", "Routes", "Zone", "dns_lab", "loopback", "mx_server", "policy_server"]
 
 
 @contextmanager
-def _daemon(argv: list[str], log: Path) -> Iterator[subprocess.Popen[bytes]]:
-    with log.open("wb") as out:
-        proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT)
-    try:
-        yield proc
-    finally:
-        stop(proc)
-
-
-@contextmanager
-def knot(root: Path, zones: list[Zone]) -> Iterator[int]:
-    """Knot on 127.0.0.1 serving ``zones``, the signed ones signed on load (ECDSA P-256)."""
-    port = free_port()
-    (root / "zones").mkdir()
-    (root / "db").mkdir()
-    for zone in zones:
-        (root / "zones" / f"{zone.name}.zone").write_text(_serial_zone(zone))
-    listed = "".join(f"  - domain: {z.name}\n" + ("    dnssec-signing: on\n    dnssec-policy: fast\n" if z.signed else "") for z in zones)
-    (root / "knot.conf").write_text(
-        f"server:\n    listen: 127.0.0.1@{port}\n    rundir: {root}\n    user: root:root\n"
-        "log:\n  - target: stderr\n    any: warning\n"
-        f"database:\n    storage: {root}/db\n"
-        "policy:\n  - id: fast\n    algorithm: ecdsap256sha256\n    ksk-lifetime: 0\n    zsk-lifetime: 0\n"
-        f'template:\n  - id: default\n    storage: {root}/zones\n    file: "%s.zone"\n    zonefile-sync: -1\n'
-        "    zonefile-load: whole\n    journal-content: none\n"
-        f"zone:\n{listed}"
-    )
-    with _daemon([KNOTD, "-c", str(root / "knot.conf")], root / "knot.log") as proc:
-
-        def ready() -> bool:
-            return all(
-                any(rrset.rdtype == dns.rdatatype.RRSIG for rrset in _ask(port, z.name, "SOA").answer) or not z.signed for z in zones
-            )
-
-        _wait(proc, "knotd", ready, root / "knot.log")
-        yield port
-
-
-def ksk(port: int, zone: str) -> str:
-    """The zone's key-signing key as Knot serves it (DNSKEY flags 257), in presentation form."""
-    answer = _ask(port, zone, "DNSKEY").answer
-    keys = [rdata.to_text() for rrset in answer if rrset.rdtype == dns.rdatatype.DNSKEY for rdata in rrset]
-    return str(next(key for key in keys if key.startswith("257 ")))
-
-
-@contextmanager
-def unbound(root: Path, knot_port: int, zones: list[Zone]) -> Iterator[int]:
-    """A validating Unbound on 127.0.0.1 that asks Knot for every zone; each signed zone's KSK is its trust
-    anchor (a bogus zone gets another zone's key), the unsigned ones are declared insecure."""
-    port = free_port()
-    lines = []
-    for zone in zones:
-        if zone.signed:
-            lines.append(f'    trust-anchor: "{zone.name}. DNSKEY {ksk(knot_port, zone.anchor_from or zone.name)}"')
-        else:
-            lines.append(f'    domain-insecure: "{zone.name}"')
-    stubs = "".join(f'stub-zone:\n    name: "{z.name}"\n    stub-addr: 127.0.0.1@{knot_port}\n' for z in zones)
-    (root / "unbound.conf").write_text(
-        f'server:\n    interface: 127.0.0.1@{port}\n    port: {port}\n    username: ""\n    chroot: ""\n'
-        f'    directory: "{root}"\n    pidfile: ""\n    use-syslog: no\n    logfile: ""\n    verbosity: 1\n'
-        '    do-not-query-localhost: no\n    do-daemonize: no\n    module-config: "validator iterator"\n'
-        '    local-zone: "test." nodefault\n    qname-minimisation: no\n    cache-max-ttl: 0\n    val-log-level: 2\n'
-        + "\n".join(lines)
-        + "\n"
-        + stubs
-    )
-    with _daemon([UNBOUND, "-d", "-c", str(root / "unbound.conf")], root / "unbound.log") as proc:
-        _wait(proc, "unbound", lambda: _ask(port, zones[0].name, "SOA").rcode() == 0, root / "unbound.log")
-        yield port
-
-
-class _Handler(http.server.BaseHTTPRequestHandler):
-    routes: ClassVar[Routes] = {}
-
-    def do_GET(self) -> None:
-        status, headers, body = self.routes.get(self.headers.get("Host", ""), (404, {}, b""))
-        self.send_response(status)
-        for name, value in {"Content-Length": str(len(body)), **headers}.items():
-            self.send_header(name, value)
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, format: str, *args: object) -> None:
-        pass
-
-
-@contextmanager
-def policy_server(
-    root: Path, ca: CA, routes: Routes, untrusted: set[str], *, address: str = "", port: int = 443
-) -> Iterator[tuple[str, int]]:
-    """HTTPS answering by Host (by default on a random 127.x address, port 443, as senders ask); a name in
-    ``untrusted`` is shown a certificate from a CA nobody trusts."""
-    address = address or f"127.{random.randint(60, 250)}.{random.randint(1, 250)}.{random.randint(2, 250)}"
-
-    def context_for(names: list[str], issuer: CA, tag: str) -> ssl.SSLContext:
-        leaf = issuer.issue_cert(*names, key_type=KeyType.EC)
-        (root / f"{tag}.pem").write_bytes(leaf.cert_pem.bytes() + leaf.private_key_pem.bytes())
-        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        context.load_cert_chain(root / f"{tag}.pem")
-        return context
-
-    trusted = context_for([host for host in routes if host not in untrusted], ca, "web")
-    other = context_for(sorted(untrusted), CA("nobody trusts this CA"), "web-untrusted") if untrusted else trusted
-
-    def pick(sock: ssl.SSLObject, name: str, _: ssl.SSLContext) -> int | None:
-        if name in untrusted:
-            sock.context = other
-        return None
-
-    trusted.sni_callback = pick
-    handler = type("Handler", (_Handler,), {"routes": routes})
-    server = http.server.ThreadingHTTPServer((address, port), handler, bind_and_activate=False)
-    server.socket = trusted.wrap_socket(socket.socket(socket.AF_INET, socket.SOCK_STREAM), server_side=True)
-    server.socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    server.server_bind()
-    server.server_activate()
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield address, server.socket.getsockname()[1]
-    finally:
-        server.shutdown()
-        server.server_close()
-
-
-@contextmanager
-def dns_lab(root: Path, zones_for: Callable[[str], list[Zone]], routes: Routes, untrusted: set[str], lab_ca: Path) -> Iterator[DnsLab]:
-    """The whole lab: the policy server first (its address goes into the zones), then Knot, then Unbound."""
-    ca = CA("pytest-smtpsec DNS lab CA")
-    bundle = root / "ca-bundle.pem"
-    bundle.write_bytes(lab_ca.read_bytes() + ca.cert_pem.bytes())
-    with ExitStack() as stack:
-        web, _ = stack.enter_context(policy_server(root, ca, routes, untrusted))
-        zones = zones_for(web)
-        knot_port = stack.enter_context(knot(root, zones))
-        resolver_port = stack.enter_context(unbound(root, knot_port, zones))
-        yield DnsLab(("127.0.0.1", resolver_port), bundle, web)
+def mx_server(root: Path, profile: str, name: str = TLS_NAME) -> Iterator[LabTarget]:
+    """The reference sendmail as ``profile``, an MX as the world reaches it: port 25 of its own 127.x address,
+    its certificate for the MX ``name`` wherever the profile's says ``mail.test`` (so each MX can have its own
+    name, and a profile's one fault stays its only one)."""
+    server = ReferenceServer(profile, root / profile, address=loopback(), ports={"smtp": 25})
+    cert = server.profile.cert
+    server.profile = replace(server.profile, cert=replace(cert, names=tuple(name if n == TLS_NAME else n for n in cert.names)))
+    with server as running:
+        yield running

@@ -28,7 +28,7 @@ def published(lab: LabPool, tmp_path_factory: pytest.TempPathFactory) -> Iterato
     def zones(web: str) -> list[domain.Zone]:
         return [domain.Zone(NAME, domain.good_domain(NAME, secure.tls_name, web)), domain.Zone(secure.tls_name, f"@ IN A {secure.host}\n")]
 
-    with domain.dns_lab(tmp_path_factory.mktemp("history"), zones, routes, set(), secure.ca_file) as running:
+    with domain.dns_lab(tmp_path_factory.mktemp("history"), zones, routes, set(), [secure.ca_file]) as running:
         yield secure, running, routes
 
 

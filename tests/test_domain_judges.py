@@ -2,20 +2,25 @@
 
 from __future__ import annotations
 
+import ssl
 from collections.abc import Iterator
 from dataclasses import replace
 
 import pytest
+import test_judges as recorded
 from cryptography.hazmat.primitives.serialization import Encoding
 
 from pytest_smtpsec.checks import CHECKS, run_at
 from pytest_smtpsec.domain.tlsa import association
+from pytest_smtpsec.engine import Engine
 from pytest_smtpsec.lab.pki import CA, KeyType
-from pytest_smtpsec.probe import Handshake, Memory, Probes
+from pytest_smtpsec.probe import Handshake, Memory, ProbeError, Probes, SessionRecord, Step, TlsInfo, TlsRefused
 from pytest_smtpsec.probe.dns import Answer, DomainDns
 from pytest_smtpsec.probe.https import PolicyFetch
-from pytest_smtpsec.target import Service, Target
-from pytest_smtpsec.verdict import Verdict
+from pytest_smtpsec.probe.session import Kind, Phase
+from pytest_smtpsec.registry import Registry, builtin_checks
+from pytest_smtpsec.target import Hardening, Ports, Service, Target
+from pytest_smtpsec.verdict import ErrorKind, Verdict
 
 D = "example.test"
 TARGET = Target("mail.example.test", domain=D, resolver=("127.0.0.1", 5300))
@@ -66,15 +71,40 @@ def answers(**overrides: Answer | None) -> Table:
     return table
 
 
+class Handshakes(Probes):
+    """Recorded probes whose single-purpose TLS questions (old versions, weak suites) are all refused."""
+
+    def handshake(self, service: Service, offer: str, context: ssl.SSLContext) -> Handshake:
+        return Handshake(service, offer, False, "alert handshake failure", "")
+
+
+def mx_probes(name: str = "mail.example.test", address: str = "127.0.0.25", chain: tuple[bytes, ...] = CHAIN, **main: object) -> Probes:
+    """The MX as the world reaches it, secure (the recorded sessions of ``test_judges``, on port 25), with the
+    main session changed by ``main``; without a ``chain`` no STARTTLS is offered."""
+    target = TARGET.mx(name, address)
+    tls = TlsInfo("TLSv1.3", "TLS_AES_256_GCM_SHA384", chain) if chain else None
+    session = recorded.main(Service.SMTP, auth=recorded.CLEAR_AUTH, relay=(recorded.relay(Phase.CLEARTEXT, recorded.DENIED),))
+    session = replace(session, target=target, tls=tls)
+    if not chain:
+        session = replace(session, replies={Step.BANNER: session.replies[Step.BANNER], Step.EHLO: recorded.r("250-mail|250 PIPELINING")})
+    extra = replace(recorded.extra(Service.SMTP), target=target, tls=tls)
+    return Handshakes.recorded(target, [replace(session, **main), extra])  # type: ignore[arg-type]
+
+
 def judge(
-    check: str, table: Table, *, policy: PolicyFetch | None = None, chain: tuple[bytes, ...] = CHAIN, memory: Memory | None = None
+    check: str,
+    table: Table,
+    *,
+    policy: PolicyFetch | None = None,
+    chain: tuple[bytes, ...] = CHAIN,
+    mx: tuple[Probes, ...] = (),
+    memory: Memory | None = None,
 ) -> tuple[str, str]:
-    probes = Probes.recorded(TARGET, [], domain=DomainDns(D, "resolver 127.0.0.1:5300", table), memory=memory)
+    dns = DomainDns(D, "resolver 127.0.0.1:5300", table)
+    probes = Probes.recorded(TARGET, [], domain=dns, mx=mx or (mx_probes(chain=chain),), memory=memory)
     probes._results[("policy", "127.0.0.9")] = policy or PolicyFetch(
         "https://mta-sts.example.test/x", status=200, content_type="text/plain", body=POLICY
     )
-    shown = Handshake(Service.SMTP, "x", bool(chain), "TLSv1.3" if chain else "refused", "", "TLSv1.3", chain)
-    probes._results[("mx", "mail.example.test", "127.0.0.25")] = shown
     result = run_at(CHECKS[check], probes, None)
     return result.outcome.verdict.value, " ".join([result.outcome.reason, *result.outcome.findings])
 
@@ -94,6 +124,7 @@ def test_domain_checks_place_themselves_only_with_a_domain() -> None:
     assert len(domain_checks) == 7
     assert all(c.places(TARGET) == (None,) for c in domain_checks)
     assert all(c.places(Target("mail.example.test")) == () for c in domain_checks)
+    assert not any(c.hardening for c in domain_checks)  # they fail whatever --smtpsec-hardening says (docs/configuration.md)
 
 
 @pytest.mark.parametrize(
@@ -253,3 +284,100 @@ def test_dane() -> None:
     verdict, text = judge("dane_tlsa", answers(**{f"_25._tcp.mail.{D} TLSA": Answer("x", "TLSA", error="SERVFAIL", servfail=True)}))
     assert verdict == "fail" and "DANE senders defer mail" in text
     assert Verdict.ERROR.value == judge("dane_tlsa", answers(**{f"_25._tcp.mail.{D} TLSA": Answer("x", "TLSA", error="late")}))[0]
+
+
+# -- mx_records: each MX host judged by the network checks, as the world reaches it --------------------
+
+
+def mx_answers(*hosts: tuple[str, str]) -> Table:
+    """The correct domain with these MX hosts (name, IPv4 address), by preference."""
+    mx = Answer(D, "MX", tuple(f"{10 * (i + 1)} {name}." for i, (name, _) in enumerate(hosts)), True)
+    table = answers(**{f"{D} MX": mx})
+    for name, address in hosts:
+        table[(name, "A")] = Answer(name, "A", (address,), True)
+        table[(name, "AAAA")] = Answer(name, "AAAA", (), True)
+    return table
+
+
+def unreachable(name: str, address: str) -> Probes:
+    """An MX whose port 25 refuses connections: every session ends at connect."""
+    target = TARGET.mx(name, address)
+    error = ProbeError(f"{address}:25", "connect", "connection refused")
+    sessions = [SessionRecord(target, Service.SMTP, {}, None, "", error=error, kind=kind) for kind in (Kind.MAIN, Kind.EXTRA)]
+    return Handshakes.recorded(target, sessions)
+
+
+def test_mx_records_lists_what_each_mx_passed() -> None:
+    verdict, text = judge("mx_records", answers())
+    assert verdict == "pass" and "mail.example.test (127.0.0.25): requires_starttls_before_auth, starttls_no_injection" in text
+    assert "certificate_matches_host" in text and "relay_denied_unauthenticated" in text
+
+
+def test_mx_records_fails_an_mx_whose_certificate_is_not_for_its_mx_name() -> None:
+    misnamed = (_CA.issue_cert("mail.other.test", key_type=KeyType.EC).certificate.public_bytes(Encoding.DER), CHAIN[1])
+    verdict, text = judge("mx_records", answers(), mx=(mx_probes(chain=misnamed),))
+    assert verdict == "fail" and "MX mail.example.test (127.0.0.25): certificate_matches_host:" in text
+
+
+def test_mx_records_names_the_broken_one_of_two_mx() -> None:
+    relaying = (recorded.relay(Phase.CLEARTEXT, recorded.OK),)
+    hosts = (mx_probes(), mx_probes("mx2.example.test", "127.0.0.26", relay=relaying))
+    verdict, text = judge("mx_records", mx_answers(("mail.example.test", "127.0.0.25"), ("mx2.example.test", "127.0.0.26")), mx=hosts)
+    assert verdict == "fail" and "MX mx2.example.test (127.0.0.26): relay_denied_unauthenticated:" in text
+    assert "mail.example.test (127.0.0.25)" not in text
+
+
+def test_an_mx_that_cannot_be_reached_is_could_not_check_never_pass_nor_fail() -> None:
+    hosts = (mx_probes(), unreachable("mx2.example.test", "127.0.0.26"))
+    table = mx_answers(("mail.example.test", "127.0.0.25"), ("mx2.example.test", "127.0.0.26"))
+    probes = Probes.recorded(TARGET, [], domain=DomainDns(D, "resolver", table), mx=hosts)
+    outcome = run_at(CHECKS["mx_records"], probes, None).outcome
+    assert outcome.verdict is Verdict.ERROR and outcome.error is ErrorKind.UNREACHABLE
+    assert outcome.reason.startswith("MX mx2.example.test (127.0.0.26): could not check on port 25: ") and "refused" in outcome.reason
+    relaying = (recorded.relay(Phase.CLEARTEXT, recorded.OK),)
+    verdict, text = judge("mx_records", table, mx=(mx_probes(relay=relaying), hosts[1]))  # a failure still fails, the error listed
+    assert verdict == "fail" and text.index("relay_denied_unauthenticated") < text.index("could not check")
+
+
+def test_mx_hardening_findings_follow_the_hardening_rule() -> None:
+    banner = {Step.BANNER: recorded.r("220 mail.test ESMTP Sendmail 8.17.1/8.17.1"), Step.EHLO: recorded.EHLO}
+    session = recorded.main(Service.SMTP)
+    verdict, text = judge("mx_records", answers(), mx=(mx_probes(replies={**session.replies, **banner}),))
+    assert verdict == "warn" and "banner_hides_version" in text
+
+
+def test_mx_records_probes_the_first_address_of_each_family() -> None:
+    table = answers(**{f"mail.{D} AAAA": Answer(f"mail.{D}", "AAAA", ("::1", "::2"), True)})
+    table[(f"mail.{D}", "A")] = Answer(f"mail.{D}", "A", ("127.0.0.25", "127.0.0.24"), True)
+    verdict, text = judge("mx_records", table, mx=(mx_probes(), mx_probes(address="::1")))
+    assert verdict == "pass" and "mail.example.test (127.0.0.25)" in text and "mail.example.test (::1)" in text
+    assert "127.0.0.24" not in text and "::2" not in text
+
+
+def test_the_mx_handshake_is_read_from_the_mx_session() -> None:
+    probes = Probes.recorded(TARGET, [], mx=(mx_probes(),))
+    shown = probes.mx_handshake("mail.example.test", "127.0.0.25")
+    assert shown.accepted and shown.chain == CHAIN and probes.connections == 0
+    refused = TlsRefused("127.0.0.25:25", "starttls", "alert handshake failure")
+    broken = Probes.recorded(TARGET, [], mx=(mx_probes(chain=(), error=refused),))
+    assert not broken.mx_handshake("mail.example.test", "127.0.0.25").accepted
+    with pytest.raises(ProbeError, match="connect"):
+        Probes.recorded(TARGET, [], mx=(unreachable("mail.example.test", "127.0.0.25"),)).mx_handshake("mail.example.test", "127.0.0.25")
+
+
+def test_mx_targets_are_the_worlds_view() -> None:
+    mx = replace(TARGET, mx_port=2525, hardening=Hardening.FAIL).mx("mx.example.test", "192.0.2.7")
+    assert (mx.host, mx.tls_name, mx.services, mx.credentials, mx.domain) == ("192.0.2.7", "mx.example.test", (Service.SMTP,), None, "")
+    assert mx.port(Service.SMTP) == 2525 and not mx.takes_logins(Service.SMTP) and mx.hardening is Hardening.FAIL
+
+
+def test_hosts_that_share_a_domain_share_its_probes_and_report_it_once() -> None:
+    a, b = Target("a.example.test", domain=D), Target("b.example.test", domain=D, ports=Ports(25, None, None))
+    other = replace(b, name="c.example.test", resolver=("127.0.0.1", 5353))
+    engine = Engine(Registry(builtin_checks()), [a, b, other])
+    mx = CHECKS["mx_records"]
+    assert (engine.places(mx, a), engine.places(mx, b), engine.places(mx, other)) == ((None,), (), (None,))
+    assert engine.places(CHECKS["tls_protocols"], b) == (Service.SMTP,)  # a host's own checks stay its own
+    assert engine.probes(mx.subject(a)) is engine.probes(mx.subject(b)) is not engine.probes(mx.subject(other))
+    engine._probes[mx.subject(a)] = Probes.recorded(mx.subject(a), [], domain=DomainDns(D, "r", answers()), mx=(mx_probes(),))
+    assert engine.run(mx, b, None) is engine.run(mx, a, None) and engine.run(mx, a, None).target == D

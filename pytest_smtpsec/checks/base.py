@@ -74,6 +74,11 @@ class Check:
     hardening: bool = False
     """Beside the note: what careful postmasters expect (warns by default, see ``--smtpsec-hardening``)."""
 
+    def subject(self, target: Target) -> Target:
+        """What this check judges when placed on ``target``: the target itself, or something that several
+        targets share and that is judged once for all of them (a mail domain: ``checks/_domain.py``)."""
+        return target
+
     def _result(self, target: Target, where: Service | None, judge: Callable[[], Outcome]) -> CheckResult:
         started = time.perf_counter()
         outcome = judged(judge)

@@ -191,6 +191,11 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         pass
 
 
+def loopback() -> str:
+    """A random 127.x address: a server of its own on a well-known port (25, 443) meets no other there."""
+    return f"127.{random.randint(60, 250)}.{random.randint(1, 250)}.{random.randint(2, 250)}"
+
+
 @contextmanager
 def policy_server(
     root: Path, ca: CA, routes: Routes, untrusted: set[str], *, address: str = "", port: int = 443
@@ -198,7 +203,7 @@ def policy_server(
     """HTTPS answering by Host from ``routes`` (a dict it keeps reading: change it to change the answers), by
     default on a random 127.x address and port 443, as senders ask; a name in ``untrusted`` is shown a
     certificate from a CA nobody trusts."""
-    address = address or f"127.{random.randint(60, 250)}.{random.randint(1, 250)}.{random.randint(2, 250)}"
+    address = address or loopback()
 
     def context_for(names: list[str], issuer: CA, tag: str) -> ssl.SSLContext:
         leaf = issuer.issue_cert(*names, key_type=KeyType.EC)
@@ -236,13 +241,16 @@ def policy_server(
 
 
 @contextmanager
-def dns_lab(root: Path, zones_for: Callable[[str], list[Zone]], routes: Routes, untrusted: set[str], lab_ca: Path) -> Iterator[DnsLab]:
-    """The whole lab: the policy server first (its address goes into the zones), then Knot, then Unbound."""
+def dns_lab(
+    root: Path, zones_for: Callable[[str], list[Zone]], routes: Routes, untrusted: set[str], lab_cas: list[Path]
+) -> Iterator[DnsLab]:
+    """The whole lab: the policy server first (its address goes into the zones), then Knot, then Unbound; the CA
+    bundle trusts the web server's CA and ``lab_cas`` (the mail servers')."""
     if not available():
         raise LabError(f"the domain lab needs Knot and Unbound: {INSTALL}")
     ca = CA("pytest-smtpsec DNS lab CA")
     bundle = root / "ca-bundle.pem"
-    bundle.write_bytes(lab_ca.read_bytes() + ca.cert_pem.bytes())
+    bundle.write_bytes(b"".join(path.read_bytes() for path in lab_cas) + ca.cert_pem.bytes())
     with ExitStack() as stack:
         web, _ = stack.enter_context(policy_server(root, ca, routes, untrusted))
         zones = zones_for(web)
@@ -292,5 +300,5 @@ def reference_domain(target: LabTarget, root: Path, domain: str = REFERENCE_DOMA
         return [Zone(domain, good_domain(domain, mx, web)), Zone(mx, f"@ IN A {target.host}\n_25._tcp IN TLSA 3 1 1 {spki}\n")]
 
     routes: Routes = {f"mta-sts.{domain}": (200, {"Content-Type": "text/plain"}, policy(mx))}
-    with dns_lab(root, zones, routes, set(), target.ca_file) as running:
+    with dns_lab(root, zones, routes, set(), [target.ca_file]) as running:
         yield running

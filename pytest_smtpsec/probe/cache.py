@@ -10,13 +10,13 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
-from ..target import Ports, Service, Target
-from .connection import probe_context
+from ..target import Service, Target
+from .connection import TlsRefused, probe_context
 from .errors import ProbeError
 from .handshake import SILENT_WAIT, Handshake, try_handshake
 from .listening import PortState, port_states
 from .parallel import run_all
-from .session import AUTH_PER_CONNECTION, Kind, Plan, SessionRecord, bad_logins, run_session
+from .session import AUTH_PER_CONNECTION, Kind, Plan, SessionRecord, Step, bad_logins, run_session
 
 if TYPE_CHECKING:  # dnspython is imported only when a domain is checked
     from .dns import DomainDns
@@ -51,11 +51,16 @@ class _Failed:
 class Probes:
     """The lazily filled probe cache of one target. Thread-safe: hosts may be probed concurrently."""
 
-    def __init__(self, target: Target, memory: Memory | None = None) -> None:
+    def __init__(self, target: Target, *, peers: Callable[[Target], Probes] | None = None, memory: Memory | None = None) -> None:
         self.target = target
+        self._peers = peers
+        """Where the probes of other targets (a domain's MX hosts) come from: the engine's, shared by every
+        domain that names the same MX; None: this cache keeps its own."""
         self.memory = memory
         """What earlier runs saw (see :class:`Memory`); ``None``: nothing is compared with the past."""
         self._results: dict[tuple[object, ...], object] = {}
+        self._mx: dict[Target, Probes] = {}
+        """The MX hosts' probes this cache asked for (a domain's), for :meth:`all_connections`."""
         self._lock = threading.Lock()
         self._key_locks: dict[tuple[object, ...], threading.Lock] = {}
         self.connections = 0
@@ -63,13 +68,22 @@ class Probes:
 
     @classmethod
     def recorded(
-        cls, target: Target, sessions: Iterable[SessionRecord], *, domain: DomainDns | None = None, memory: Memory | None = None
+        cls,
+        target: Target,
+        sessions: Iterable[SessionRecord],
+        *,
+        domain: DomainDns | None = None,
+        mx: Iterable[Probes] = (),
+        memory: Memory | None = None,
     ) -> Probes:
         """Probes that answer from the given sessions (recorded, or built by hand) instead of connecting: the
-        seam through which every judge is tested without a network (``domain``: the DNS answers, likewise)."""
-        probes = cls(target, memory)
+        seam through which every judge is tested without a network (``domain``: the DNS answers, likewise;
+        ``mx``: the MX hosts' probes, each made for ``target.mx(name, address)``; ``memory``: earlier runs)."""
+        probes = cls(target, memory=memory)
         if domain is not None:
             probes._results[("domain",)] = domain
+        for peer in mx:
+            probes._results[("mx", peer.target)] = peer
         for session in sessions:
             key: tuple[object, ...] = {
                 Kind.MAIN: ("session", session.service),
@@ -161,14 +175,16 @@ class Probes:
             lambda: try_handshake(self.target, service, probe_context(), "no SNI", sni=False, listen_first=wait),
         )
 
-    def warm_up(self) -> None:
+    def warm_up(self, *, domain: bool = True) -> None:
         """Fetch at once what every run needs: every service's sessions (returns when they are done), and 465's
-        silent-client look, left running in the background: its wait overlaps the checks judged meanwhile."""
+        silent-client look, left running in the background: its wait overlaps the checks judged meanwhile.
+        With a ``domain`` (unless told not to: the engine judges a domain apart, see ``checks/_domain.py``),
+        its DNS and then its MX hosts' sessions, in the background too."""
         if Service.SMTPS in self.target.services:
             context = contextvars.copy_context()  # the host's deadline
             quietly = functools.partial(context.run, self._quietly, self.without_sni, Service.SMTPS)
             threading.Thread(target=quietly, name="smtpsec-silent-client", daemon=True).start()
-        if self.target.domain:  # the domain's DNS questions overlap the sessions
+        if domain and self.target.domain:  # the domain's DNS questions and MX hosts overlap the sessions
             context = contextvars.copy_context()
             threading.Thread(target=context.run, args=(self._quietly_domain,), name="smtpsec-dns", daemon=True).start()
         if self.target.services:
@@ -176,7 +192,7 @@ class Probes:
 
     def _quietly_domain(self) -> None:
         try:
-            self.domain()
+            self.warm_mx()
         except Exception:
             pass
 
@@ -205,8 +221,46 @@ class Probes:
 
         return self.cached(("policy", address), lambda: fetch_policy(self.target, address))
 
+    def mx(self, name: str, address: str) -> Probes:
+        """The probes of MX host ``name`` at ``address``: a target of its own (:meth:`Target.mx`), probed as
+        any host is, once however many domains (or checks) ask."""
+        target = self.target.mx(name, address)
+        found = self._peers(target) if self._peers is not None else self.cached(("mx", target), lambda: Probes(target), connections=0)
+        self._mx[target] = found
+        return found
+
+    def all_connections(self) -> int:
+        """:attr:`connections` and those of the MX hosts asked for: what checking a domain cost."""
+        with self._lock:
+            peers = list(self._mx.values())
+        return self.connections + sum(peer.connections for peer in peers)
+
+    def warm_mx(self) -> None:
+        """The domain's DNS, then every MX host's sessions at once (each within its own timeout), as
+        :meth:`DomainDns.mx_set` says where: what ``mx_records``, DANE and MTA-STS read."""
+        hosts = [(mx.name, address) for mx in self.domain().mx_set() for address in mx.probed]
+        run_all([functools.partial(self._warm_one, name, address) for name, address in hosts], "smtpsec-mx")
+
+    def _warm_one(self, name: str, address: str) -> None:
+        from .network import host_deadline
+
+        probes = self.mx(name, address)
+        with host_deadline(probes.target.timeout):  # its own time, as any host has: not what the DNS left
+            probes.warm_up()
+
     def mx_handshake(self, mx: str, address: str) -> Handshake:
-        """The TLS an MX host presents after STARTTLS, to its MX name, on the target's SMTP port (25 unless set)."""
-        port = self.target.ports.smtp or 25
-        mx_target = Target(host=address, tls_name=mx, ports=Ports(smtp=port), timeout=self.target.timeout, ehlo_name=self.target.ehlo_name)
-        return self.cached(("mx", mx, address), lambda: try_handshake(mx_target, Service.SMTP, probe_context(), f"STARTTLS to MX {mx}"))
+        """The TLS an MX host presents after STARTTLS to its MX name (SNI), read from its main session on
+        port 25 (or ``mx_port``): no connection of its own. A refused handshake, or no STARTTLS, is an answer
+        (not accepted); a dialogue that broke before STARTTLS is a :class:`ProbeError`."""
+        session = self.mx(mx, address).session(Service.SMTP)
+        offer = f"STARTTLS to MX {mx}"
+        tls = session.tls
+        if tls is not None:
+            return Handshake(Service.SMTP, offer, True, f"{tls.version} {tls.cipher}", session.transcript, tls.version, tls.chain)
+        if isinstance(session.error, TlsRefused):
+            return Handshake(Service.SMTP, offer, False, session.error.reason, session.transcript)
+        if session.error is not None:
+            raise session.error
+        starttls = session.replies.get(Step.STARTTLS)
+        detail = f"STARTTLS refused: {starttls}" if starttls is not None else "STARTTLS not offered"
+        return Handshake(Service.SMTP, offer, False, detail, session.transcript)

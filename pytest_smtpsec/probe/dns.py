@@ -8,6 +8,7 @@ reported, never assumed. A query that gets no answer in time is kept as an error
 from __future__ import annotations
 
 import functools
+import ipaddress
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -77,6 +78,51 @@ class DomainDns:
         """The MX host names by preference (lowest first), without the trailing dot."""
         pairs = [record.split(None, 1) for record in self.answer(self.domain, "MX").records]
         return [host.rstrip(".").lower() for _, host in sorted(pairs, key=lambda pair: int(pair[0]))]
+
+    def mx_set(self) -> list[MxHost]:
+        """Each MX host (by preference, the null MX left out) with what its name resolves to."""
+        found = []
+        for name in self.mx_hosts():
+            if not name:
+                continue
+            if _literal(name):
+                found.append(MxHost(name, literal=True))
+                continue
+            answers = [self.answer(name, rdtype) for rdtype in ("A", "AAAA")]
+            cname = next((a.cname for a in answers if a.cname), "")
+            found.append(MxHost(name, answers[0].records, answers[1].records, cname))
+        return found
+
+
+@dataclass(frozen=True)
+class MxHost:
+    """One MX host as its name resolves: a name with addresses of its own, or an IP literal, a CNAME, dangling."""
+
+    name: str
+    ipv4: tuple[str, ...] = ()
+    ipv6: tuple[str, ...] = ()
+    cname: str = ""
+    literal: bool = False
+
+    @property
+    def addresses(self) -> tuple[str, ...]:
+        return self.ipv4 + self.ipv6
+
+    @property
+    def probed(self) -> tuple[str, ...]:
+        """Where the MX checks reach it: the first address of each family (one configuration behind a name is
+        the rule; a sender may use either family), none for an IP literal, a CNAME or a dangling name."""
+        if self.literal or self.cname:
+            return ()
+        return self.ipv4[:1] + self.ipv6[:1]
+
+
+def _literal(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return False
+    return True
 
 
 def _unquote(text: str) -> str:

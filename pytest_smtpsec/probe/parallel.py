@@ -81,10 +81,14 @@ def wait(future: Future[T]) -> T:
 
 def run_all(calls: list[Callable[[], object]], name: str) -> None:
     """Run every call at once in daemon threads and wait for all; the first exception is raised."""
+    map_all(calls, name)
+
+
+def map_all(calls: list[Callable[[], T]], name: str) -> list[T]:
+    """Like :func:`run_all`, and the calls' results, in order."""
     pool = DaemonPool(len(calls), name)
     futures = [pool.submit(call) for call in calls]
     try:
-        for future in futures:
-            wait(future)
+        return [wait(future) for future in futures]
     finally:
         pool.shutdown()
