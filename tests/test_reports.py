@@ -224,6 +224,19 @@ def test_summary_of_a_big_site_fits_100_columns_one_row_per_host() -> None:
     assert "no findings: every check passed or was skipped" in lines
 
 
+def test_a_mail_domain_is_a_row_of_its_own_but_not_counted_as_a_host() -> None:
+    domain = Target(host="mail.example.org", domain="example.org")
+    checks = [check for check in CHECKS.values() if check.area is Area.DOMAIN]
+    records = mail_records("mail.example.org", Role.MAIL_SERVER)
+    records += [Record("example.org", "mail-server", "", None, c.name, c.title, c.area, c.hardening, Verdict.PASS, "ok") for c in checks]
+    assert all(check.places(domain) for check in checks)
+    site = site_of(records)
+    assert [h.is_domain for h in site.hosts] == [True, False] or [h.is_domain for h in site.hosts] == [False, True]
+    lines = summary.plain(summary.render(site)).splitlines()
+    assert lines[0] == f"{len(records)} results on 1 host and 1 mail domain: {len(records)} pass"
+    assert any(re.match(r"^mail ports answer on \d of 1 hosts", line) for line in lines), lines
+
+
 def test_a_host_name_too_long_for_the_grid_gets_a_line_of_its_own() -> None:
     long_name = "a-very-long-host-name-that-would-push-the-grid-past-the-edge.mail.example.org"
     records = mail_records(long_name, Role.MAIL_SERVER, "fail") + mail_records("mx.other.example.net", Role.MAIL_SERVER)

@@ -159,7 +159,7 @@ def _facts(site: Site) -> str:
     cleartext = [f"{f.host.name} ({', '.join(f.services)})" for f in site.cleartext_auth]
     hardening = [f"{f.host.name} {f.cell.check} ({LABEL[f.cell.verdict]})" for f in site.findings(hardening=True)]
     facts = [
-        (f"Hosts where mail ports answer: <b>{len(site.offering_mail)}</b> of {len(site.hosts)}", [h.name for h in site.offering_mail]),
+        (f"Hosts where mail ports answer: <b>{len(site.offering_mail)}</b> of {len(site.machines)}", [h.name for h in site.offering_mail]),
         (f"No-mail hosts listening on mail ports: <b>{len(site.listening_no_mail)}</b>", [h.name for h in site.listening_no_mail]),
         (f"Servers still allowing cleartext AUTH (auth policy 'migrate'): <b>{len(cleartext)}</b>", cleartext),
         (f"Hardening findings, beside the note: <b>{len(hardening)}</b>", hardening),

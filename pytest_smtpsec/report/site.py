@@ -102,6 +102,11 @@ class Host:
         return any(fact in r.facts for r in self.records)
 
     @property
+    def is_domain(self) -> bool:
+        """A mail domain's row (its domain checks, judged once per domain), not a host's."""
+        return bool(self.cells) and all(cell.area is Area.DOMAIN for cell in self.cells.values())
+
+    @property
     def offers_mail(self) -> bool:
         """Whether anything answered on a mail port, by what the probes saw."""
         return self.has(Fact.LISTENS_BUT_MUST_NOT) or any(r.reached for r in self.records)
@@ -129,7 +134,12 @@ class Site:
     @property
     def offering_mail(self) -> tuple[Host, ...]:
         """Hosts where anything answered on a mail port, whatever their role."""
-        return tuple(h for h in self.hosts if h.offers_mail)
+        return tuple(h for h in self.hosts if h.offers_mail and not h.is_domain)
+
+    @property
+    def machines(self) -> tuple[Host, ...]:
+        """The rows that are hosts, not mail domains."""
+        return tuple(h for h in self.hosts if not h.is_domain)
 
     @property
     def listening_no_mail(self) -> tuple[Host, ...]:

@@ -97,7 +97,9 @@ def _shortened(names: list[str], width: int) -> tuple[dict[str, str], str]:
 def _totals(site: Site, domain: str) -> str:
     records = site.records
     shown = ", ".join(f"{n} {CELL[v]}" for v, n in counts(records).items() if n)
-    hosts = f"{len(site.hosts)} host{'s' if len(site.hosts) != 1 else ''}" + (f" (*{domain})" if domain else "")
+    machines, domains = len(site.machines), len(site.hosts) - len(site.machines)
+    hosts = f"{machines} host{'s' if machines != 1 else ''}" + (f" (*{domain})" if domain else "")
+    hosts += f" and {domains} mail domain{'s' if domains != 1 else ''}" if domains else ""
     return f"{len(records)} results on {hosts}: {shown}"
 
 
@@ -129,7 +131,7 @@ def _line(verdict: Verdict, text: str) -> Line:
 def _site_facts(site: Site, names: dict[str, str]) -> list[str]:
     """How many hosts offer mail, which no-mail hosts listen, which servers still take cleartext passwords."""
     offering = [names[h.name] for h in site.offering_mail]
-    facts = [f"mail ports answer on {len(offering)} of {len(site.hosts)} hosts" + (": " + ", ".join(offering) if offering else "")]
+    facts = [f"mail ports answer on {len(offering)} of {len(site.machines)} hosts" + (": " + ", ".join(offering) if offering else "")]
     listening = [names[h.name] for h in site.listening_no_mail]
     if listening:
         facts.append(f"no-mail hosts listening on mail ports ({len(listening)}): " + ", ".join(listening))
