@@ -140,6 +140,12 @@ def verify(chain: tuple[x509.Certificate, ...], anchors: tuple[x509.Certificate,
     return Trust(tuple(path), f"no path to a trusted CA within {MAX_DEPTH} certificates")
 
 
+def not_sent(path: tuple[x509.Certificate, ...], chain: tuple[x509.Certificate, ...]) -> list[x509.Certificate]:
+    """The intermediate CAs of a trusted ``path`` that the server did not send (they came from the CA file):
+    a client whose store holds only roots, as most do, cannot build the chain."""
+    return [c for c in path[1:] if not is_self_signed(c) and not any(_same(c, s) for s in chain[1:])]
+
+
 def strict_problems(path: tuple[x509.Certificate, ...]) -> list[str]:
     """What strict RFC 5280 verifiers reject in a path that OpenSSL accepts (one line each)."""
     found = []

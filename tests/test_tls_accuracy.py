@@ -31,7 +31,7 @@ from pytest_smtpsec.probe import ProbeError, Probes, Reply, SessionRecord, Step,
 from pytest_smtpsec.probe.cache import _Failed
 from pytest_smtpsec.probe.handshake import Handshake
 from pytest_smtpsec.target import Ports, Service, Target
-from pytest_smtpsec.trust import strict_problems, verify
+from pytest_smtpsec.trust import not_sent, strict_problems, verify
 from pytest_smtpsec.verdict import Verdict
 
 NOW = dt.datetime.now(dt.UTC)
@@ -215,6 +215,16 @@ def test_what_openssl_accepts_but_strict_verifiers_reject_is_named() -> None:
         strict.verify(chain[0].cert, [])  # the warning's claim: Python's cryptography rejects it
     good, good_anchors, _ = CASES["through a sent intermediate"]
     assert strict_problems(verify(certs(*good), certs(*good_anchors)).path) == []
+
+
+def test_intermediates_not_sent_by_the_server_are_named() -> None:
+    leaf = issue("mail.example.org", INTERMEDIATE, names=("mail.example.org",))
+    alone = verify(certs(leaf), certs(ROOT, INTERMEDIATE))
+    assert alone.trusted and [c.subject for c in not_sent(alone.path, certs(leaf))] == [certs(INTERMEDIATE)[0].subject]
+    sent = verify(certs(leaf, INTERMEDIATE), certs(ROOT, INTERMEDIATE))
+    assert sent.trusted and not_sent(sent.path, certs(leaf, INTERMEDIATE)) == []
+    direct = issue("mail.example.org", ROOT, names=("mail.example.org",))
+    assert not_sent(verify(certs(direct), certs(ROOT)).path, certs(direct)) == []  # a root is never "sent"
 
 
 def test_an_unsupported_critical_extension_is_refused() -> None:
@@ -555,6 +565,16 @@ def test_a_missing_intermediate_is_named(tmp_path: Path, serving: list[TlsFake])
     assert (
         "issued by 'CN=Fake Intermediate CA', which is not in the CA file (nor sent by the server)" in table["smtp::certificate_trusted"][1]
     )
+
+
+def test_an_intermediate_only_the_ca_file_has_warns(tmp_path: Path, serving: list[TlsFake]) -> None:
+    """Trusted here because the CA file holds the intermediate; a client with only the root cannot build the
+    chain (the classic cert.pem instead of fullchain.pem). Sent, it passes with the same CA file."""
+    leaf_only, full = start(serving, TlsSetup((LEAF,))), start(serving, TlsSetup(RIGHT))
+    verdict, said = run_checks(tmp_path, (ROOT, INTERMEDIATE), smtp=leaf_only)["smtp::certificate_trusted"]
+    assert verdict is Verdict.WARN and "does not send the intermediate CA 'CN=Fake Intermediate CA'" in said, said
+    assert "most MTAs" in said
+    assert run_checks(tmp_path, (ROOT, INTERMEDIATE), smtp=full)["smtp::certificate_trusted"][0] is Verdict.PASS
 
 
 def test_a_right_certificate_only_with_sni_fails(tmp_path: Path, serving: list[TlsFake]) -> None:

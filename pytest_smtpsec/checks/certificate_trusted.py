@@ -5,7 +5,7 @@ from __future__ import annotations
 from ..certs import describe, trust_anchors
 from ..probe import Probes
 from ..target import Service
-from ..trust import STRICT_VERIFIERS, strict_problems, verify
+from ..trust import STRICT_VERIFIERS, not_sent, strict_problems, verify
 from ..verdict import Outcome, failed, passed, warned
 from ._tls import presented_chain
 from .base import Area, Fix, ServiceCheck
@@ -19,10 +19,16 @@ def judge(probes: Probes, service: Service) -> Outcome:
     if trust.problem is not None:
         return failed([trust.problem, f"trusted CAs: {store}"], transcript=transcript)
     anchor = describe(trust.path[-1].subject)
+    warnings = [
+        f"the server does not send the intermediate CA '{describe(ca.subject)}': it is trusted here only because "
+        f"{store} holds it; clients whose store has only the root (most MTAs) cannot build the chain"
+        for ca in not_sent(trust.path, chain)
+    ]
     strict = strict_problems(trust.path)
     if strict:
-        said = f"OpenSSL-based MTAs and mail clients trust it (via '{anchor}'), but {STRICT_VERIFIERS} reject it"
-        return warned([said, *strict], transcript=transcript)
+        warnings += [f"OpenSSL-based MTAs and mail clients trust it (via '{anchor}'), but {STRICT_VERIFIERS} reject it", *strict]
+    if warnings:
+        return warned(warnings, transcript=transcript)
     return passed(f"issued by '{describe(chain[0].issuer)}', trusted via '{anchor}' from {store}")
 
 
@@ -33,7 +39,8 @@ CHECK = ServiceCheck(
     services=(Service.SMTP, Service.SUBMISSION, Service.SMTPS),
     expected=(
         "a chain that OpenSSL verifies against --smtpsec-ca-file (or the system store), as sending MTAs do; "
-        "no self-signed certificate; a warning where strict RFC 5280 verifiers would reject it"
+        "no self-signed certificate; the server sends every intermediate CA (a warning when only the CA file has one); "
+        "a warning where strict RFC 5280 verifiers would reject it"
     ),
     note=(
         "Certificates: 'You should avoid using self-signed certs, these will confuse the end user. Many client "
@@ -43,7 +50,7 @@ CHECK = ServiceCheck(
     fix=Fix(
         "get a certificate from a real CA; then in sendmail.mc:\n"
         "define(`confSERVER_CERT', `/etc/mail/tls/smtp.pem')dnl\n"
-        "define(`confCACERT', `/etc/mail/tls/cacert.pem')dnl   # the issuing CA (and intermediates)\n"
+        "define(`confCACERT', `/etc/mail/tls/cacert.pem')dnl   # the issuing CA and intermediates: sendmail sends them\n"
         "m4 sendmail.mc > sendmail.cf && systemctl restart sendmail"
     ),
     judge=judge,

@@ -120,7 +120,8 @@ CHECK = ServiceCheck(
     services=(Service.SMTP, Service.SUBMISSION),
     expected=(
         "cleartext banner; EHLO lists STARTTLS and no password AUTH mechanism; 'AUTH PLAIN', 'AUTH LOGIN' and a decoy's "
-        "'AUTH PLAIN <initial response>' and 'AUTH LOGIN <user>' are refused (e.g. '504 5.3.3 AUTH mechanism plain not available'); STARTTLS answers "
+        "'AUTH PLAIN <initial response>' and 'AUTH LOGIN <user>' are refused (e.g. '504 5.3.3 AUTH mechanism plain "
+        "not available'); STARTTLS answers "
         "'220 2.0.0 Ready to start TLS'; after TLS, EHLO lists AUTH"
     ),
     note=(
