@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 import ipaddress
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from enum import Enum
 from pathlib import Path
 
@@ -193,6 +193,11 @@ class Target:
 
     def address(self, service: Service) -> str:
         return f"{self.host}:{self.port(service)}"
+
+    def at(self, address: str) -> Target:
+        """This host at one of its addresses, as a client without a login reaches it: the same name, ports,
+        roles and rules; no credentials (wrong logins would multiply with the addresses), no domain."""
+        return replace(self, host=address, credentials=None, domain="")
 
     def mx(self, name: str, address: str) -> Target:
         """MX host ``name`` of this target's domain, at ``address``, as the world reaches it: port 25 (or

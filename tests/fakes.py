@@ -38,10 +38,11 @@ S = TypeVar("S", bound=socket.socket)
 
 
 class FakeServer(ABC):
-    """A TCP listener on 127.0.0.1 that hands each connection to :meth:`serve` in its own thread."""
+    """A TCP listener on 127.0.0.1 (or ``address``; an ephemeral port unless ``port``) that hands each
+    connection to :meth:`serve` in its own thread."""
 
-    def __init__(self) -> None:
-        self._listener = socket.create_server((HOST, 0))
+    def __init__(self, *, address: str = HOST, port: int = 0) -> None:
+        self._listener = socket.create_server((address, port))
         self._listener.settimeout(0.05)
         self.port: int = self._listener.getsockname()[1]
         self.connections = 0
@@ -272,8 +273,8 @@ class Behaviour:
 class SmtpFake(FakeServer):
     """A small SMTP server: banner, EHLO, STARTTLS, AUTH PLAIN/LOGIN, MAIL/RCPT (relay only when logged in)."""
 
-    def __init__(self, behaviour: Behaviour = Behaviour(), *, name: str = "well_behaved") -> None:
-        super().__init__()
+    def __init__(self, behaviour: Behaviour = Behaviour(), *, name: str = "well_behaved", address: str = HOST, port: int = 0) -> None:
+        super().__init__(address=address, port=port)
         self.behaviour = behaviour
         self.name = name
         server_context()  # made once, before any serving thread needs it

@@ -101,7 +101,7 @@ def judge(
     memory: Memory | None = None,
 ) -> tuple[str, str]:
     dns = DomainDns(D, "resolver 127.0.0.1:5300", table)
-    probes = Probes.recorded(TARGET, [], domain=dns, mx=mx or (mx_probes(chain=chain),), memory=memory)
+    probes = Probes.recorded(TARGET, [], domain=dns, peers=mx or (mx_probes(chain=chain),), memory=memory)
     probes._results[("policy", "127.0.0.9")] = policy or PolicyFetch(
         "https://mta-sts.example.test/x", status=200, content_type="text/plain", body=POLICY
     )
@@ -330,7 +330,7 @@ def test_mx_records_names_the_broken_one_of_two_mx() -> None:
 def test_an_mx_that_cannot_be_reached_is_could_not_check_never_pass_nor_fail() -> None:
     hosts = (mx_probes(), unreachable("mx2.example.test", "127.0.0.26"))
     table = mx_answers(("mail.example.test", "127.0.0.25"), ("mx2.example.test", "127.0.0.26"))
-    probes = Probes.recorded(TARGET, [], domain=DomainDns(D, "resolver", table), mx=hosts)
+    probes = Probes.recorded(TARGET, [], domain=DomainDns(D, "resolver", table), peers=hosts)
     outcome = run_at(CHECKS["mx_records"], probes, None).outcome
     assert outcome.verdict is Verdict.ERROR and outcome.error is ErrorKind.UNREACHABLE
     assert outcome.reason.startswith("MX mx2.example.test (127.0.0.26): could not check on port 25: ") and "refused" in outcome.reason
@@ -355,14 +355,14 @@ def test_mx_records_probes_the_first_address_of_each_family() -> None:
 
 
 def test_the_mx_handshake_is_read_from_the_mx_session() -> None:
-    probes = Probes.recorded(TARGET, [], mx=(mx_probes(),))
+    probes = Probes.recorded(TARGET, [], peers=(mx_probes(),))
     shown = probes.mx_handshake("mail.example.test", "127.0.0.25")
     assert shown.accepted and shown.chain == CHAIN and probes.connections == 0
     refused = TlsRefused("127.0.0.25:25", "starttls", "alert handshake failure")
-    broken = Probes.recorded(TARGET, [], mx=(mx_probes(chain=(), error=refused),))
+    broken = Probes.recorded(TARGET, [], peers=(mx_probes(chain=(), error=refused),))
     assert not broken.mx_handshake("mail.example.test", "127.0.0.25").accepted
     with pytest.raises(ProbeError, match="connect"):
-        Probes.recorded(TARGET, [], mx=(unreachable("mail.example.test", "127.0.0.25"),)).mx_handshake("mail.example.test", "127.0.0.25")
+        Probes.recorded(TARGET, [], peers=(unreachable("mail.example.test", "127.0.0.25"),)).mx_handshake("mail.example.test", "127.0.0.25")
 
 
 def test_mx_targets_are_the_worlds_view() -> None:
@@ -379,5 +379,5 @@ def test_hosts_that_share_a_domain_share_its_probes_and_report_it_once() -> None
     assert (engine.places(mx, a), engine.places(mx, b), engine.places(mx, other)) == ((None,), (), (None,))
     assert engine.places(CHECKS["tls_protocols"], b) == (Service.SMTP,)  # a host's own checks stay its own
     assert engine.probes(mx.subject(a)) is engine.probes(mx.subject(b)) is not engine.probes(mx.subject(other))
-    engine._probes[mx.subject(a)] = Probes.recorded(mx.subject(a), [], domain=DomainDns(D, "r", answers()), mx=(mx_probes(),))
+    engine._probes[mx.subject(a)] = Probes.recorded(mx.subject(a), [], domain=DomainDns(D, "r", answers()), peers=(mx_probes(),))
     assert engine.run(mx, b, None) is engine.run(mx, a, None) and engine.run(mx, a, None).target == D

@@ -7,11 +7,11 @@ import functools
 
 from ..probe import Probes
 from ..probe.dns import MxHost
-from ..probe.network import host_deadline
 from ..probe.parallel import map_all
-from ..verdict import CheckResult, ErrorKind, Outcome, Verdict, failed, passed, warned
+from ..verdict import Outcome, failed
 from ._domain import DomainCheck
-from .base import Area, Fix, NotApplicable, run_at
+from ._peers import Folded, judge_peer
+from .base import Area, Fix, NotApplicable
 
 
 def judge(probes: Probes) -> Outcome:
@@ -25,10 +25,12 @@ def judge(probes: Probes) -> Outcome:
     hosts = found.mx_set()
     if not hosts:
         raise NotApplicable(f"{domain} publishes a null MX (RFC 7505): it takes no mail")
-    findings = [finding for mx in hosts if (finding := _dns_finding(mx))]
+    folded = Folded(findings=[finding for mx in hosts if (finding := _dns_finding(mx))])
     where = [(mx.name, address) for mx in hosts for address in mx.probed]
-    judged = map_all([functools.partial(_judge_mx, probes, name, address) for name, address in where], "smtpsec-mx-checks")
-    return _verdict(domain, findings, list(zip(where, judged, strict=True)))
+    judged = map_all([functools.partial(judge_peer, probes.mx(name, address)) for name, address in where], "smtpsec-mx-checks")
+    for (name, address), results in zip(where, judged, strict=True):
+        folded.add(f"MX {name} ({address})", results)
+    return folded.outcome(f"MX of {domain}")
 
 
 def _dns_finding(mx: MxHost) -> str:
@@ -39,51 +41,6 @@ def _dns_finding(mx: MxHost) -> str:
     if not mx.addresses:
         return f"MX {mx.name} has no A or AAAA record: a dangling MX, mail to it bounces or waits"
     return ""
-
-
-def _judge_mx(probes: Probes, name: str, address: str) -> list[CheckResult]:
-    """Every network check that places itself on the MX (as ``Target.mx`` makes it), on its own probes, in its
-    own time: the registry's placement and judges, none repeated here."""
-    from . import CHECKS  # the package is built from this module, among others
-
-    mx = probes.mx(name, address)
-    with host_deadline(mx.target.timeout):
-        mx.warm_up()
-        return [run_at(check, mx, where) for check in CHECKS.values() for where in check.places(mx.target)]
-
-
-def _verdict(domain: str, findings: list[str], judged: list[tuple[tuple[str, str], list[CheckResult]]]) -> Outcome:
-    """FAIL for a DNS finding or an MX failing a check; else ERROR if an MX could not be checked (never a false
-    PASS); else WARN for a warning; else PASS, listing what each MX passed."""
-    errors: list[str] = []
-    warnings: list[str] = []
-    shown: list[str] = []
-    transcript = ""
-    kinds: set[ErrorKind] = set()
-    for (name, address), results in judged:
-        mx = f"MX {name} ({address})"
-        broken = [r for r in results if r.verdict is Verdict.ERROR]
-        if broken and len(broken) == len(results):  # nothing answered as it should: one line for the MX
-            errors.append(f"{mx}: could not check on port {results[0].address.rsplit(':', 1)[-1]}: {broken[0].outcome.reason}")
-        else:
-            errors += [f"{mx}: {r.check}: could not check: {r.outcome.reason}" for r in broken]
-        kinds.update(r.outcome.error for r in broken if r.outcome.error is not None)
-        for result in results:
-            if result.verdict is Verdict.FAIL:
-                findings.append(f"{mx}: {result.check}: {result.outcome.reason}")
-                transcript = transcript or result.outcome.transcript
-            elif result.verdict is Verdict.WARN:
-                warnings.append(f"{mx}: {result.check}: {result.outcome.reason}")
-        passing = [r.check for r in results if r.verdict is Verdict.PASS]
-        shown.append(f"{name} ({address}): {', '.join(passing) or 'no check applied'}")
-    if findings:
-        return failed(findings + errors + warnings, transcript=transcript)
-    if errors:
-        kind = ErrorKind.UNREACHABLE if kinds == {ErrorKind.UNREACHABLE} else ErrorKind.PROBE
-        return Outcome(Verdict.ERROR, errors[0], tuple(errors + warnings), error=kind)
-    if warnings:
-        return warned(warnings)
-    return passed(f"MX of {domain}: " + "; ".join(shown) if shown else f"MX of {domain}: none to probe")
 
 
 CHECK = DomainCheck(

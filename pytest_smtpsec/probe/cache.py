@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextvars
 import functools
+import ipaddress
 import ssl
 import threading
 from collections.abc import Callable, Iterable, Sequence
@@ -59,8 +60,8 @@ class Probes:
         self.memory = memory
         """What earlier runs saw (see :class:`Memory`); ``None``: nothing is compared with the past."""
         self._results: dict[tuple[object, ...], object] = {}
-        self._mx: dict[Target, Probes] = {}
-        """The MX hosts' probes this cache asked for (a domain's), for :meth:`all_connections`."""
+        self._asked: dict[Target, Probes] = {}
+        """The other targets' probes this cache asked for (MX hosts, addresses), for :meth:`all_connections`."""
         self._lock = threading.Lock()
         self._key_locks: dict[tuple[object, ...], threading.Lock] = {}
         self.connections = 0
@@ -73,17 +74,21 @@ class Probes:
         sessions: Iterable[SessionRecord],
         *,
         domain: DomainDns | None = None,
-        mx: Iterable[Probes] = (),
+        peers: Iterable[Probes] = (),
+        addresses: Sequence[str] = (),
         memory: Memory | None = None,
     ) -> Probes:
         """Probes that answer from the given sessions (recorded, or built by hand) instead of connecting: the
         seam through which every judge is tested without a network (``domain``: the DNS answers, likewise;
-        ``mx``: the MX hosts' probes, each made for ``target.mx(name, address)``; ``memory``: earlier runs)."""
+        ``peers``: other targets' probes, e.g. made for ``target.mx(name, address)`` or ``target.at(address)``;
+        ``addresses``: what the target's name resolves to; ``memory``: earlier runs)."""
         probes = cls(target, memory=memory)
         if domain is not None:
             probes._results[("domain",)] = domain
-        for peer in mx:
-            probes._results[("mx", peer.target)] = peer
+        if addresses:
+            probes._results[("addresses",)] = list(addresses)
+        for peer in peers:
+            probes._results[("peer", peer.target)] = peer
         for session in sessions:
             key: tuple[object, ...] = {
                 Kind.MAIN: ("session", session.service),
@@ -187,6 +192,9 @@ class Probes:
         if domain and self.target.domain:  # the domain's DNS questions and MX hosts overlap the sessions
             context = contextvars.copy_context()
             threading.Thread(target=context.run, args=(self._quietly_domain,), name="smtpsec-dns", daemon=True).start()
+        if self.target.services and not _is_address(self.target.host):  # a name's other addresses, likewise
+            context = contextvars.copy_context()
+            threading.Thread(target=context.run, args=(self._quietly_addresses,), name="smtpsec-addresses", daemon=True).start()
         if self.target.services:
             run_all([functools.partial(self.sessions, service) for service in self.target.services], "smtpsec-service")
 
@@ -195,6 +203,12 @@ class Probes:
             self.warm_mx()
         except Exception:
             pass
+
+    def _quietly_addresses(self) -> None:
+        try:
+            run_all([functools.partial(_warm_peer, peer) for peer in self.at_each_address()], "smtpsec-address")
+        except Exception:
+            pass  # cached: the check that needs it says "could not check" itself
 
     @staticmethod
     def _quietly(fetch: Callable[[Service], object], service: Service) -> None:
@@ -221,32 +235,48 @@ class Probes:
 
         return self.cached(("policy", address), lambda: fetch_policy(self.target, address))
 
-    def mx(self, name: str, address: str) -> Probes:
-        """The probes of MX host ``name`` at ``address``: a target of its own (:meth:`Target.mx`), probed as
-        any host is, once however many domains (or checks) ask."""
-        target = self.target.mx(name, address)
-        found = self._peers(target) if self._peers is not None else self.cached(("mx", target), lambda: Probes(target), connections=0)
-        self._mx[target] = found
+    def peer(self, target: Target) -> Probes:
+        """The probes of another target this one's checks judge (a domain's MX host, one of this host's
+        addresses), probed as any host is, once however many targets (or checks) ask."""
+        found = self._peers(target) if self._peers is not None else self.cached(("peer", target), lambda: Probes(target), connections=0)
+        with self._lock:
+            self._asked[target] = found
         return found
 
+    def mx(self, name: str, address: str) -> Probes:
+        """The probes of MX host ``name`` at ``address``: a target of its own (:meth:`Target.mx`)."""
+        return self.peer(self.target.mx(name, address))
+
+    def addresses(self) -> list[str]:
+        """Every address the target's name resolves to (the name itself when it is an address), within the
+        host's time: one lookup, shared with the connections. A name that does not resolve: ProbeError."""
+        from .network import ConnectError, deadline_for, resolve
+
+        def lookup() -> list[str]:
+            try:
+                found = resolve(self.target.host, deadline_for(self.target.timeout), self.target.timeout)
+            except ConnectError as exc:
+                raise ProbeError(self.target.host, "lookup", exc.reason) from None
+            return [str(sockaddr[0]) for _, sockaddr in found]
+
+        return self.cached(("addresses",), lookup, connections=0)
+
+    def at_each_address(self) -> list[Probes]:
+        """The target at each of its addresses (:meth:`Target.at`), when its name has more than one; else none."""
+        addresses = self.addresses()
+        return [self.peer(self.target.at(address)) for address in addresses] if len(addresses) > 1 else []
+
     def all_connections(self) -> int:
-        """:attr:`connections` and those of the MX hosts asked for: what checking a domain cost."""
+        """:attr:`connections` and those of the other targets asked for (MX hosts, addresses)."""
         with self._lock:
-            peers = list(self._mx.values())
+            peers = list(self._asked.values())
         return self.connections + sum(peer.connections for peer in peers)
 
     def warm_mx(self) -> None:
         """The domain's DNS, then every MX host's sessions at once (each within its own timeout), as
         :meth:`DomainDns.mx_set` says where: what ``mx_records``, DANE and MTA-STS read."""
         hosts = [(mx.name, address) for mx in self.domain().mx_set() for address in mx.probed]
-        run_all([functools.partial(self._warm_one, name, address) for name, address in hosts], "smtpsec-mx")
-
-    def _warm_one(self, name: str, address: str) -> None:
-        from .network import host_deadline
-
-        probes = self.mx(name, address)
-        with host_deadline(probes.target.timeout):  # its own time, as any host has: not what the DNS left
-            probes.warm_up()
+        run_all([functools.partial(_warm_peer, self.mx(name, address)) for name, address in hosts], "smtpsec-mx")
 
     def mx_handshake(self, mx: str, address: str) -> Handshake:
         """The TLS an MX host presents after STARTTLS to its MX name (SNI), read from its main session on
@@ -264,3 +294,19 @@ class Probes:
         starttls = session.replies.get(Step.STARTTLS)
         detail = f"STARTTLS refused: {starttls}" if starttls is not None else "STARTTLS not offered"
         return Handshake(Service.SMTP, offer, False, detail, session.transcript)
+
+
+def _warm_peer(probes: Probes) -> None:
+    """Warm another target's probes in its own time, as any host has: not what this one's lookups left."""
+    from .network import host_deadline
+
+    with host_deadline(probes.target.timeout):
+        probes.warm_up()
+
+
+def _is_address(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return False
+    return True
