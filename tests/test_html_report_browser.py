@@ -36,7 +36,7 @@ HTML = ["--smtpsec-html=report.html"]
 PWN = "document.documentElement.setAttribute('data-pwned', '{}')"
 HOSTILE = f'<script>{PWN.format("script")}</script><img src=x onerror="{PWN.format("img")}">'
 BACKGROUND = {"FAIL": "rgb(198, 40, 40)", "ERR": "rgb(106, 61, 154)"}  # .v-fail and .v-error in html_report.CSS
-EVIL = Target(host="evil.test", role=Role.MAIL_SERVER, ports=Ports(25, None, None))
+EVIL = Target(host="127.0.0.1", name="evil.test", role=Role.MAIL_SERVER, ports=Ports(25, None, None))
 EVIL_ERRORS = item_count(EVIL) - item_count(EVIL, checks=NEED_A_LOGIN) - 1
 """evil.test refuses EHLO on its one port: no ESMTP, so no STARTTLS (requires_starttls_before_auth fails), and
 nothing else can be checked there, except what needs a user (none given)."""
