@@ -122,6 +122,15 @@ DEFAULT_CERT_WARN_DAYS = 30
 MX_PORT = 25
 
 
+def is_address(host: str) -> bool:
+    """Whether ``host`` is an IP address (``[...]`` brackets allowed), not a name."""
+    try:
+        ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return False
+    return True
+
+
 @dataclass(frozen=True)
 class Target:
     """One mail host as the checks see it. Immutable, so it can key the probe cache.
@@ -222,8 +231,4 @@ class Target:
     @property
     def sni(self) -> str | None:
         """The name to send in the TLS handshake (SNI): the TLS name, unless that is an IP address."""
-        try:
-            ipaddress.ip_address(self.tls_name)
-        except ValueError:
-            return self.tls_name
-        return None
+        return None if is_address(self.tls_name) else self.tls_name

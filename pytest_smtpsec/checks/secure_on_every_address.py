@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from ..probe import Probes
 from ..probe.parallel import map_all
-from ..target import Role, Target
+from ..target import Role, Target, is_address
 from ..verdict import Outcome, passed
 from ._peers import Folded, judge_peer
 from .base import Area, Fix, TargetCheck
@@ -46,15 +46,7 @@ def judge(probes: Probes) -> Outcome:
 
 
 def _places(target: Target) -> bool:
-    return bool(target.services) and target.role is not Role.NO_MAIL and not _is_address(target.host)
-
-
-def _is_address(host: str) -> bool:
-    try:
-        socket.inet_pton(socket.AF_INET6 if ":" in host else socket.AF_INET, host.strip("[]"))
-    except OSError:
-        return False
-    return True
+    return bool(target.services) and target.role is not Role.NO_MAIL and not is_address(target.host)
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import contextvars
 import functools
-import ipaddress
 import ssl
 import threading
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
-from ..target import Service, Target
+from ..target import Service, Target, is_address
 from .connection import TlsRefused, probe_context
 from .errors import ProbeError
 from .handshake import SILENT_WAIT, Handshake, try_handshake
@@ -192,7 +191,7 @@ class Probes:
         if domain and self.target.domain:  # the domain's DNS questions and MX hosts overlap the sessions
             context = contextvars.copy_context()
             threading.Thread(target=context.run, args=(self._quietly_domain,), name="smtpsec-dns", daemon=True).start()
-        if self.target.services and not _is_address(self.target.host):  # a name's other addresses, likewise
+        if self.target.services and not is_address(self.target.host):  # a name's other addresses, likewise
             context = contextvars.copy_context()
             threading.Thread(target=context.run, args=(self._quietly_addresses,), name="smtpsec-addresses", daemon=True).start()
         if self.target.services:
@@ -302,11 +301,3 @@ def _warm_peer(probes: Probes) -> None:
 
     with host_deadline(probes.target.timeout):
         probes.warm_up()
-
-
-def _is_address(host: str) -> bool:
-    try:
-        ipaddress.ip_address(host.strip("[]"))
-    except ValueError:
-        return False
-    return True

@@ -8,7 +8,6 @@ reported, never assumed. A query that gets no answer in time is kept as an error
 from __future__ import annotations
 
 import functools
-import ipaddress
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -21,7 +20,7 @@ import dns.rcode
 import dns.rdatatype
 import dns.resolver
 
-from ..target import Target
+from ..target import Target, is_address
 from .errors import ProbeError
 from .network import deadline_for
 from .parallel import run_all
@@ -85,7 +84,7 @@ class DomainDns:
         for name in self.mx_hosts():
             if not name:
                 continue
-            if _literal(name):
+            if is_address(name):
                 found.append(MxHost(name, literal=True))
                 continue
             answers = [self.answer(name, rdtype) for rdtype in ("A", "AAAA")]
@@ -115,14 +114,6 @@ class MxHost:
         if self.literal or self.cname:
             return ()
         return self.ipv4[:1] + self.ipv6[:1]
-
-
-def _literal(host: str) -> bool:
-    try:
-        ipaddress.ip_address(host.strip("[]"))
-    except ValueError:
-        return False
-    return True
 
 
 def _unquote(text: str) -> str:
