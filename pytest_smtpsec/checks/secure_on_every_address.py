@@ -8,14 +8,15 @@ import socket
 from dataclasses import dataclass
 
 from ..probe import Probes
+from ..probe.cache import ADDRESSES_PROBED
 from ..probe.parallel import map_all
 from ..target import Role, Target, is_address
 from ..verdict import Outcome, passed
 from ._peers import Folded, judge_peer
 from .base import Area, Fix, TargetCheck
 
-MAX_ADDRESSES = 8
-"""Addresses probed per name (each costs a host's connections without logins); the rest are named, unchecked."""
+MAX_ADDRESSES = ADDRESSES_PROBED
+"""Addresses probed per name; the rest are named, unchecked."""
 
 
 def _routable(address: str) -> bool:

@@ -41,6 +41,10 @@ class Memory(Protocol):
     def set(self, key: str, value: object) -> None: ...
 
 
+ADDRESSES_PROBED = 8
+"""Addresses of one name probed each as a host (each costs a host's connections without logins)."""
+
+
 @dataclass(frozen=True)
 class _Failed:
     """A probe that ended in an error, cached like an answer."""
@@ -261,9 +265,10 @@ class Probes:
         return self.cached(("addresses",), lookup, connections=0)
 
     def at_each_address(self) -> list[Probes]:
-        """The target at each of its addresses (:meth:`Target.at`), when its name has more than one; else none."""
+        """The target at each of its first :data:`ADDRESSES_PROBED` addresses (:meth:`Target.at`), when its name
+        has more than one; else none."""
         addresses = self.addresses()
-        return [self.peer(self.target.at(address)) for address in addresses] if len(addresses) > 1 else []
+        return [self.peer(self.target.at(a)) for a in addresses[:ADDRESSES_PROBED]] if len(addresses) > 1 else []
 
     def all_connections(self) -> int:
         """:attr:`connections` and those of the other targets asked for (MX hosts, addresses)."""
