@@ -263,7 +263,9 @@ def pytest_runtest_call(item: pytest.Item) -> None:
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[None, pytest.TestReport, pytest.TestReport]:
     report = yield
     if isinstance(item, CheckItem):
-        report.location = item.report_location
+        if not report.passed:  # a failure's headline: the id, or the check, host and service in words
+            report.location = (item.location[0], item.location[1], item.headline)
+        report.user_properties = item.user_properties  # the item's list, set in setup: not three copies
         if report.skipped and isinstance(report.longrepr, tuple):  # "SKIPPED <test id>: <reason>", not plugin.py
             report.longrepr = (item.nodeid, None, report.longrepr[2])  # type: ignore[assignment]  # no line: the summary prints "id: reason"
     if call.excinfo is not None and isinstance(call.excinfo.value, CheckFailed | CouldNotCheck):

@@ -55,12 +55,13 @@ class Engine:
         """Start probing ``target`` in the background: all its sessions at once, then every check on them."""
         if target in self._warming:  # every item of a host asks: answer without the lock the probes take
             return
+        probes = self.probes(target)  # made here, so the probe threads find it without the lock
         with self._lock:
             if target in self._warming:
                 return
             if self._pool is None:
                 self._pool = DaemonPool(PARALLEL_HOSTS, "smtpsec-probe")
-            future = self._warming[target] = self._pool.submit(lambda: self._warm(target))
+            future = self._warming[target] = self._pool.submit(lambda: self._warm(target, probes))
         future.add_done_callback(lambda done: self._settle(target, done))
 
     def run(self, check: NetworkCheck, target: Target, where: Service | None) -> CheckResult:
@@ -89,9 +90,8 @@ class Engine:
         if not done.cancelled() and done.exception() is None:
             self._warming[target] = _WARM
 
-    def _warm(self, target: Target) -> None:
+    def _warm(self, target: Target, probes: Probes) -> None:
         """All of a host's probing, within its timeout: name lookup, sessions (at once), then the checks."""
-        probes = self.probes(target)
         with host_deadline(target.timeout):
             probes.warm_up()
             # The checks judge shared probes; judged side by side, the TLS handshakes that each of them asks
