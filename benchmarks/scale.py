@@ -28,32 +28,55 @@ COLLECT_GOAL = {100000: 20.0}
 
 
 NOTES = """\
-Before this work (commit df1f20d, same box, 2026-12-03, load averages 2-6): 1,000 hosts 5.4 s and 61 MB;
-10,000 hosts 20.9-31.2 s, 23 s of CPU (user and system) and 182-186 MB; 100,000 collected in {before_collect}.
-The machine is shared, so wall times move with the other jobs' load. After it, 10,000 hosts take 12-15 s
-of CPU and 10.1-12.5 s of wall time at load averages 2-6: the time goal is met only on a quiet machine;
-the memory goal is met at the edge (147-151 MB from run to run).
+The machine is shared with other jobs, so wall times move with their load (and, below, with whether the other
+core is idle). History, 10,000 hosts unless said:
 
-What made it linear and lean (profiled with py-spy `--gil` and cProfile):
+| commit | wall time | CPU (user + sys) | peak RSS | 100,000 collected | load |
+|---|---:|---:|---:|---:|---|
+| df1f20d (before issue 17's work) | 20.9-31.2 s | 23 s | 182-186 MB | {before_collect} | 2-6 |
+| 3271074 (first round: linear and lean) | 12.0 s (11.8-15.1) | 12-15 s | 147-151 MB | 17.3 s, 418 MB | 2-6 |
+| 3271074, again at this round's start | 12.9 s (median of 3; single runs 9.8-15.0) | 9.5-16 s | 146-151 MB | | 0.6-5.9 |
+| 3271074 / f954a3d side by side | 13.2-14.5 s / 8.7-9.9 s | 11-12 s / 7.8-9.2 s | 147 / 140 MB | | 3-7 |
+| 3271074 / 5a6d083 side by side | 13.2-15.4 s / 9.0-9.8 s | 15.4-17.9 s / 9.6-10.4 s | 147 / 138 MB | | 1.1-1.7 |
 
-- No per-item work that grows with the site: the plan's targets are built once (the fixtures rebuilt the
-  list of every host for each test), the registry's check lists and report order once, the engine answers
-  "is this host warming?" without its lock (each item waited on the probe threads for it), `Target` computes
-  its hash once (it keys every engine cache), a one-check host is judged in its probe thread rather than in a
-  new pool of its own.
-- Records travel as they are: a test report carries its item's typed `Record`s, converted to plain data only
-  when a report is serialised (xdist workers, `pytest_report_to_serializable`); `to_dict` builds the dict
-  field by field (no `dataclasses.asdict` deep copy). The site is grouped once for the terminal and the file
-  writers. `Record`, `PortState` and the site classes are slotted; a warmed host keeps no future, condition
-  or lock of its own; user-property tuples and report locations are shared.
-- Garbage collection: none while the suite's nodes are built (each full collection walked the growing tree:
-  2 s of 10 for 100,000 hosts), the targets frozen after configure and the tree after collection, and the
-  heap frozen again at the very end so the interpreter's exit does not walk it (2.4 s with 10,000 hosts).
+The second round (commits f954a3d-5a6d083; profiled with py-spy, cProfile, tracemalloc and `perf stat`; the side-by-side
+runs alternate the two commits, under `perf stat`):
 
-What is left: pytest's own per-item protocol (three phases, capture and logging wrappers, three reports
-kept per item) is about half of the CPU, the same as 10,000 empty tests (5 s on this box); the engine's
-probing of 10,000 refused hosts shares the interpreter's lock with it (about 2 s of CPU). Below that
-would need a leaner run protocol for the built-in items or probing in a separate process.
+- The built-in items run their three phases past pytest's capture and logging wrappers (`nodes.QuietHooks`, the
+  items' `ihook`): per phase the capture plugin swapped file descriptors and the logging plugin installed its
+  handlers, for checks that print and log nothing (0.9 s of the main thread's 5 s in the run loop). Reports,
+  terminal, JUnit XML, xdist, warnings, -x, --lf and -k see the items as before; users' tests are captured as
+  before; what a site's own phase hook prints for a built-in item reaches the terminal instead of a report
+  section (tests/test_quiet_phases.py).
+- The interpreter lock: every short system call of a probe thread hands the lock to another of the 16, and
+  `perf stat` counted 300,000-550,000 thread switches per run (4-6 s of system time) when the other core was idle.
+  poll(2) instead of an epoll object made, filled and closed per host, `inet_pton` instead of `getaddrinfo` for an
+  address: eight fewer such calls per host, half the switches (engine alone 5.3-6.9 s -> 4.3-4.7 s in that state).
+  The probe pool starts with 4 threads and grows to 16 only while hosts keep their probes waiting on the network
+  (a call running longer than 0.25 s with hosts still queued): hosts that refuse at once no longer pass the lock
+  around 16 threads (side by side with 16 from the start: 95,000-100,000 switches instead of 190,000-270,000,
+  0.5-1.5 s less CPU). The probe threads no longer take the engine's lock: a host's probes are made as it is queued.
+- End of run: no automatic garbage collection while the site is grouped for the reports, and where pytest collects
+  in `pytest_unconfigure` (pytest 9) the heap is frozen before its cleanup's second collection (0.45 s).
+- Memory, 147 -> 138 MB: passed reports keep the item's own location (the failure headline is put only on reports
+  that are not passed, so no cached tuple grows every item's attribute dict), an item's three reports share its
+  user-property list instead of three copies, its results are dropped after teardown.
+- xdist: a finished host leaves its worker's workload and pending work is counted only up to three, newest host
+  first (xdist asks after every report and compares with 0 and 2; counting every host dealt to a worker was
+  quadratic). 10,000 hosts with `-n 2`: 76.2 s -> 11.6-15.3 s, 166 MB per process. Still slower than serial (9.2-10.1 s
+  in the same minutes): the controller receives and rebuilds 30,000 reports over execnet (two thirds of its time), and
+  the two cores are shared; with tiny tests `-n` does not pay on this box.
+
+Tried and left out: 1 or 2 eager probe threads (fewer switches still, but more user time in lockstep with the run
+loop; within the noise of 4), probing every host before the first item (about 1 s faster here, but a site with
+slow hosts would wait for the slowest before any output), freezing the heap before pytest's end-of-run collection
+on pytest 8 (it would hide the run's reference cycles from the unraisable-exception check).
+
+Where it stands: the goals are met (time about 9-10 s with the other core idle, 6.5-9 s when it is busy; 138 MB),
+the margin on time is thin. What is left is pytest's per-item protocol (three reports, the terminal's flush after
+each, the warnings wrapper: most of the main thread's 4.3 s in the run loop), and the probing of 10,000 refused
+hosts, 2.5 s of CPU alone and 3-3.5 s beside the run loop, which shares the interpreter's lock with it: below that
+would need the probing in a process of its own.
 """
 """Printed under the table; ``{before_collect}`` is filled from BEFORE_COLLECT."""
 BEFORE_COLLECT = "26.4 s and 446 MB"

@@ -10,8 +10,10 @@ import functools
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from pathlib import Path
+from typing import Any, cast
 
+import pluggy
 import pytest
 
 from .checks import ServiceCheck, TargetCheck
@@ -108,18 +110,27 @@ class SmtpsecCollector(pytest.Collector):
 class CheckItem(pytest.Item):
     """A built-in check as a test: it runs in setup (so "could not check" is an error), settles in call."""
 
+    @property
+    def ihook(self) -> pluggy.HookRelay:
+        """pytest's hooks for this item, its three phases called without output and log capture (see :class:`QuietHooks`)."""
+        found = self.session.stash.setdefault(QUIET_HOOKS, {})
+        hooks = found.get(self.path)
+        if hooks is None:
+            hooks = found[self.path] = QuietHooks(self.session.gethookproxy(self.path), self.config.pluginmanager)
+        return cast(pluggy.HookRelay, hooks)  # a relay by duck typing: pluggy's class is final
+
     def runtest(self) -> None:
         settle(self)
+
+    def teardown(self) -> None:
+        """The results were settled in call; only the records (on the setup report) are kept to the end."""
+        if RESULTS in self.stash:
+            del self.stash[RESULTS]
 
     def reportinfo(self) -> tuple[Any, int | None, str]:
         # The name, not the node id: pytest turns the dots of a domain into "::" in -v lines, and host
         # names have dots. Failure headlines get the whole node id in pytest_runtest_makereport.
         return self.path, None, self.name
-
-    @functools.cached_property
-    def report_location(self) -> tuple[str, int | None, str]:
-        """``location`` with :attr:`headline` last: one tuple for the item's three reports (kept to the end)."""
-        return (self.location[0], self.location[1], self.headline)
 
     @property
     def headline(self) -> str:
@@ -180,6 +191,36 @@ def _target_items(parent: SmtpsecCollector, registry: Registry, target: Target) 
     for check in registry.network:
         if isinstance(check, TargetCheck) and places(check, target):
             yield NetworkCheckItem.from_parent(parent, name=check.name, check=check, target=target, where=None)
+
+
+class QuietHooks:
+    """The hooks of a path with the run phases (setup, call, teardown) called past pytest's capturing plugins.
+
+    A built-in check prints and logs nothing, yet per phase the capture plugin swaps file descriptors and the
+    logging plugin installs its handlers: a third of the run on a large site. Everything else about the item is
+    pytest's own protocol (reports, terminal, junitxml, xdist, warnings, -x, pdb). A site's own phase hooks still
+    run on it; what they print goes straight to the terminal, their log records to log_cli/log_file only.
+    """
+
+    def __init__(self, hooks: pluggy.HookRelay, pluginmanager: pytest.PytestPluginManager) -> None:
+        self._hooks = hooks
+        capturing = {pluginmanager.get_plugin(name) for name in CAPTURING} - {None}
+        for name in PHASES:
+            kept = {impl.plugin for impl in getattr(hooks, name).get_hookimpls()} - capturing
+            left_out = {impl.plugin for impl in getattr(pluginmanager.hook, name).get_hookimpls()} - kept
+            setattr(self, name, pluginmanager.subset_hook_caller(name, left_out))
+
+    def __getattr__(self, name: str) -> pluggy.HookCaller:
+        found: pluggy.HookCaller = getattr(self._hooks, name)
+        setattr(self, name, found)
+        return found
+
+
+PHASES = ("pytest_runtest_setup", "pytest_runtest_call", "pytest_runtest_teardown")
+CAPTURING = ("capturemanager", "logging-plugin")
+"""pytest's plugins that wrap each phase to capture output (``-s`` turns it off) and log records."""
+QUIET_HOOKS = pytest.StashKey[dict[Path, QuietHooks]]()
+"""In ``session.stash``: the built-in items' hooks, one per path (all of them share the rootdir's)."""
 
 
 # -- running checks (shared by built-in items and marked tests) ------------------------------------

@@ -73,6 +73,24 @@ class HostScheduling(LoadScopeScheduling):  # type: ignore[misc]
         for node in self.nodes:
             self._reschedule(node)
 
+    def mark_test_complete(self, node: Any, item_index: int, duration: float = 0) -> None:
+        """As xdist's, and a unit (a host) whose tests are all done leaves the worker's workload."""
+        super().mark_test_complete(node, item_index, duration)
+        workload = self.assigned_work[node]
+        scope = self._split_scope(self.registered_collections[node][item_index])
+        if scope in workload and all(workload[scope].values()):
+            del workload[scope]
+
+    def _pending_of(self, workload: dict[str, dict[str, bool]]) -> int:
+        """A workload's pending tests, counted up to 3 from its newest units: xdist only compares the count with
+        0 and 2, and asks after every report; counted over every host of a worker, 10,000 hosts took 76 s, not 10."""
+        pending = 0
+        for unit in reversed(workload.values()):
+            pending += sum(not done for done in unit.values())
+            if pending > 2:
+                break
+        return pending
+
     def remove_node(self, node: Any) -> str | None:
         """A worker went down: the test it was running counts as done (it crashed it), the rest go back."""
         workload = self.assigned_work.pop(node)

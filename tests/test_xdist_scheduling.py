@@ -11,7 +11,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from pytest_smtpsec.scheduling import host_scope, own_items, share
+from pytest_smtpsec.scheduling import HostScheduling, host_scope, own_items, share
 
 SUITES = {"site.toml": True, "smtpsec": False}
 IDS = [
@@ -35,6 +35,15 @@ def test_hosts_are_dealt_round_robin_and_workers_agree() -> None:
     assert share(IDS, SUITES, "gw1", 2) == ["site.toml::b.test"]
     assert share(IDS, SUITES, "gw2", 2) == []  # a replacement worker gets hosts only as they are handed to it
     assert own_items(IDS, SUITES, "gw1", 2) == {"site.toml::b.test::no_mail_service"}
+
+
+def test_pending_work_is_counted_to_three_from_the_newest_host() -> None:
+    """xdist compares a worker's pending count with 0 and 2 after every report: counting every host it was dealt
+    made 10,000 hosts take 76 s with -n 2; finished hosts leave the workload and the count stops at 3."""
+    sched = HostScheduling.__new__(HostScheduling)  # _pending_of reads nothing of the scheduler
+    assert sched._pending_of({"a": {"a1": True}, "b": {"b1": False}, "c": {"c1": False, "c2": False, "c3": False}}) == 3
+    assert sched._pending_of({"a": {"a1": True, "a2": False}, "b": {"b1": False}}) == 2
+    assert sched._pending_of({"a": {"a1": True}}) == 0
 
 
 CRASHING = """

@@ -4,6 +4,7 @@ workers' too), the terminal grid, and the ``pytest_smtpsec_report`` hook at the 
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import time
 from typing import TYPE_CHECKING
 
@@ -35,7 +36,13 @@ class Reporter:
     def site(self) -> Site:
         """The records grouped for the reports, once for the terminal and the file writers both."""
         if self._site is None or self._site[0] != len(self.records):
-            self._site = (len(self.records), site_of(self.records))
+            paused = gc.isenabled()  # grouping 10,000 hosts set off a full collection over every report (0.2 s)
+            gc.disable()
+            try:
+                self._site = (len(self.records), site_of(self.records))
+            finally:
+                if paused:
+                    gc.enable()
         return self._site[1]
 
     def add_files(self, settings: Settings) -> None:
