@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ipaddress
 import ssl
+import threading
 import warnings
 from functools import lru_cache
 from pathlib import Path
@@ -28,7 +29,11 @@ def trust_anchors(ca_file: Path | None) -> tuple[x509.Certificate, ...]:
     """The CA certificates to trust: ``ca_file``, or the system store when None (parsed once per file version)."""
     path = ca_file or Path(ssl.get_default_verify_paths().cafile or "/etc/ssl/certs/ca-certificates.crt")
     stat = path.stat()
-    return _load_anchors(path, stat.st_mtime_ns, stat.st_size)
+    with _LOADING:  # one parse at a time: the warnings filter below is process-wide, and probe threads ask at once
+        return _load_anchors(path, stat.st_mtime_ns, stat.st_size)
+
+
+_LOADING = threading.Lock()
 
 
 @lru_cache(maxsize=16)
