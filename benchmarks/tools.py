@@ -1,6 +1,7 @@
 """The peers: the tools people use today to check a mail server's TLS, as command lines against one port.
 
-Pinned: testssl.sh 3.0.8 and swaks from Debian (``apt-get install testssl.sh swaks``), sslyze from PyPI
+Pinned: testssl.sh 3.0.8 and swaks from Debian (``apt-get install testssl.sh swaks libnet-ssleay-perl
+libio-socket-ssl-perl``: swaks needs the last two for --tls), sslyze from PyPI
 in a virtualenv under the benchmark's cache directory, so the project's environment is not touched.
 Our suite's opt-in scan runs that venv's ``sslyze`` as a separate program (``--smtpsec-scan``), so the
 cryptography sslyze pins never meets ours.
@@ -93,7 +94,7 @@ def peers(server: Server, python: Path | None) -> tuple[list[Peer], list[str]]:
             )
         )
     else:
-        missing.append("swaks: apt-get install swaks")
+        missing.append("swaks: apt-get install swaks libnet-ssleay-perl libio-socket-ssl-perl")
     return found, missing
 
 

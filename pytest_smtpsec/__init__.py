@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from .target import AuthPolicy, Credentials, Ports, Role, Service, Target
     from .verdict import CheckResult, Outcome, SmtpsecWarning, Verdict
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 _WHERE = {
     "CHECKS": "checks",
