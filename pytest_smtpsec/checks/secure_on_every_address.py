@@ -15,9 +15,6 @@ from ..verdict import Outcome, passed
 from ._peers import Folded, judge_peer
 from .base import Area, Fix, TargetCheck
 
-MAX_ADDRESSES = ADDRESSES_PROBED
-"""Addresses probed per name; the rest are named, unchecked."""
-
 
 def _routable(address: str) -> bool:
     """Whether this machine has a route to ``address`` (no IPv6 here, say): a UDP connect sends nothing."""
@@ -35,11 +32,11 @@ def judge(probes: Probes) -> Outcome:
     addresses = probes.addresses()
     if len(addresses) < 2:
         return passed(f"{target.host} has one address ({', '.join(addresses)}): the other checks judged it")
-    checked = [a for a in addresses[:MAX_ADDRESSES] if _routable(a)]
+    checked = [a for a in addresses[:ADDRESSES_PROBED] if _routable(a)]
     folded = Folded()
-    folded.warnings += [f"{a}: not checked: this machine has no route to it" for a in addresses[:MAX_ADDRESSES] if a not in checked]
-    if len(addresses) > MAX_ADDRESSES:
-        folded.warnings.append(f"{len(addresses) - MAX_ADDRESSES} more addresses not checked: {', '.join(addresses[MAX_ADDRESSES:])}")
+    folded.warnings += [f"{a}: not checked: this machine has no route to it" for a in addresses[:ADDRESSES_PROBED] if a not in checked]
+    if len(addresses) > ADDRESSES_PROBED:
+        folded.warnings.append(f"{len(addresses) - ADDRESSES_PROBED} more addresses not checked: {', '.join(addresses[ADDRESSES_PROBED:])}")
     judged = map_all([functools.partial(judge_peer, probes.peer(target.at(a))) for a in checked], "smtpsec-address-checks")
     for address, results in zip(checked, judged, strict=True):
         folded.add(address, results)
@@ -64,7 +61,7 @@ CHECK = _EveryAddress(
     title="Every address of the host's name passes the checks (IPv4 and IPv6, each server behind the name)",
     area=Area.EXPOSURE,
     expected=(
-        f"each address the name resolves to (up to {MAX_ADDRESSES}) passing every network check that applies, "
+        f"each address the name resolves to (up to {ADDRESSES_PROBED}) passing every network check that applies, "
         "without a login (the logins are tried through the other checks only); one address: nothing more to check"
     ),
     note=(
