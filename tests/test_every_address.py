@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 import test_judges as recorded
 from domain_lab import loopback
-from fakes import HOST, WELL_BEHAVED, FakeServer, SmtpFake
+from fakes import HOST, WELL_BEHAVED, SmtpFake
 from test_domain_judges import Handshakes
 
 from pytest_smtpsec.checks import CHECKS, run_at, secure_on_every_address
@@ -113,28 +113,20 @@ def resolves_to_both(resolves: Callable[[str, list[str]], None]) -> None:
     resolves(NAME, [HOST, SECOND])
 
 
-@pytest.fixture
-def two_servers() -> Iterator[list[FakeServer]]:
-    started: list[FakeServer] = []
-    yield started
-    for server in started:
-        server.close()
-
-
-def test_a_hostile_server_behind_the_second_address_fails(resolves_to_both: None, two_servers: list[FakeServer]) -> None:
-    good = SmtpFake(WELL_BEHAVED).__enter__()
-    two_servers.append(good)
-    bad = SmtpFake(replace(WELL_BEHAVED, auth_before_tls=True), name="cleartext_auth", address=SECOND, port=good.port)
-    two_servers.append(bad.__enter__())
-    target = Target(NAME, tls_name=HOST, ports=Ports(good.port, None, None), timeout=3.0)
-    probes = Probes(target)
-    probes.warm_up()
-    result = run_at(CHECK, probes, None)
+def test_a_hostile_server_behind_the_second_address_fails(resolves_to_both: None) -> None:
+    with ExitStack() as stack:
+        good = stack.enter_context(SmtpFake(WELL_BEHAVED))
+        hostile = SmtpFake(replace(WELL_BEHAVED, auth_before_tls=True), name="cleartext_auth", address=SECOND, port=good.port)
+        bad = stack.enter_context(hostile)
+        target = Target(NAME, tls_name=HOST, ports=Ports(good.port, None, None), timeout=3.0)
+        probes = Probes(target)
+        probes.warm_up()
+        result = run_at(CHECK, probes, None)
+        main = run_at(CHECKS["requires_starttls_before_auth"], probes, Service.SMTP)  # the address the race picked
     said = " | ".join((result.outcome.reason, *result.outcome.findings))
     assert result.verdict is Verdict.FAIL and f"{SECOND}: requires_starttls_before_auth" in said, said
     assert f"{HOST}: requires_starttls_before_auth" not in said
     assert bad.connections > 0 and probes.addresses() == [HOST, SECOND]
-    main = run_at(CHECKS["requires_starttls_before_auth"], probes, Service.SMTP)  # the address the race picked
     assert main.verdict is Verdict.PASS, "the first address answers first: without this check the host passed"
 
 
