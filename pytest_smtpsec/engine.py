@@ -121,7 +121,7 @@ class Engine:
     def _warm(self, target: Target, probes: Probes) -> None:
         """All of a host's probing, within its timeout: name lookup, sessions (at once), then the checks."""
         places = [(check, where) for check in self.registry.network for where in self.places(check, target)]
-        subjects = dict.fromkeys(check.subject(target) for check, _ in places if check.subject(target) != target)
+        subjects = dict.fromkeys(subject for check, _ in places if (subject := check.subject(target)) is not target)
         for subject in subjects:  # a mail domain: its DNS and MX hosts beside the host's sessions, in its own time
             threading.Thread(target=self._quietly_warm, args=(subject,), name="smtpsec-subject", daemon=True).start()
         with host_deadline(target.timeout):

@@ -503,19 +503,20 @@ def _world_readable_key(state: Path) -> HostPaths:
     return paths_of(state)
 
 
+def _replace_read_only(path: Path, content: bytes, mode: int) -> None:
+    """Write ``content`` over a file the lab made read-only, then give it ``mode`` again."""
+    path.chmod(0o600)
+    path.write_bytes(content)
+    path.chmod(mode)
+
+
 def _key_of_another_pair(state: Path) -> HostPaths:
-    key = Layout(state).client_key
-    key.chmod(0o600)
-    key.write_bytes(self_signed_cert("other.test").private_key_pem.bytes())
-    key.chmod(0o400)
+    _replace_read_only(Layout(state).client_key, self_signed_cert("other.test").private_key_pem.bytes(), 0o400)
     return paths_of(state)
 
 
 def _ca_file_of_another_ca(state: Path) -> HostPaths:
-    cacert = Layout(state).cacert
-    cacert.chmod(0o644)
-    cacert.write_bytes(CA("Another Vendor CA").cert_pem.bytes())
-    cacert.chmod(0o444)
+    _replace_read_only(Layout(state).cacert, CA("Another Vendor CA").cert_pem.bytes(), 0o444)
     return paths_of(state)
 
 

@@ -43,17 +43,14 @@ def judge(probes: Probes) -> Outcome:
     return folded.outcome(f"{target.host} at each of its {len(addresses)} addresses, without a login")
 
 
-def _places(target: Target) -> bool:
-    return bool(target.services) and target.role is not Role.NO_MAIL and not is_address(target.host)
-
-
 @dataclass(frozen=True, kw_only=True)
 class _EveryAddress(TargetCheck):
     """Placed on a host named by a name that offers mail (an address is one place; the MX hosts of a domain
     and the addresses themselves are judged as addresses)."""
 
     def places(self, target: Target) -> tuple[None, ...]:
-        return (None,) if _places(target) else ()
+        named = not is_address(target.host)
+        return (None,) if named and target.services and target.role is not Role.NO_MAIL else ()
 
 
 CHECK = _EveryAddress(
